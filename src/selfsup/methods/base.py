@@ -1,0 +1,52 @@
+"""What every method is: a plain ``nn.Module`` that turns a raw batch into a loss.
+
+Methods own their view-making (augmentations are part of a method's recipe) and never import
+the engine, so a user can train one in a ten-line PyTorch loop::
+
+    method = create_method("simclr", backbone=create_backbone("resnet18"), augment=views)
+    opt = torch.optim.SGD(method.parameters(), lr=0.1)
+    for step, batch in enumerate(loader):
+        out = method.training_step(batch)
+        opt.zero_grad(); out["loss"].backward(); opt.step()
+        method.on_step_end(step, max_steps)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from selfsup.backbones.base import Backbone
+
+Batch = dict[str, torch.Tensor]
+"""A collated batch: ``input`` (uint8 images, waveforms or token ids) and ``label`` (-1 if none)."""
+
+
+class Method(nn.Module):
+    """Base class: ``training_step(batch) -> {"loss": ..., metrics...}``.
+
+    ``training_step`` may also return ``embedding``: a detached ``[B, D]`` representation of the
+    batch (before any head) that the engine uses for label-free collapse monitors.
+    """
+
+    modality: ClassVar[str] = "image"
+    requires_tokens: ClassVar[bool] = False
+
+    def __init__(self, backbone: Backbone) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def training_step(
+        self, batch: Batch, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Compute the loss for one batch; ``generator`` drives the random views."""
+        raise NotImplementedError
+
+    def on_step_end(self, step: int, max_steps: int) -> None:
+        """Hook after each optimizer step (teacher EMA updates, schedules). Default: nothing."""
+
+    def encoder(self) -> Backbone:
+        """The backbone whose features are evaluated and exported."""
+        return self.backbone
