@@ -1,0 +1,172 @@
+"""YAML presets + ``key.sub=value`` overrides -> a typed :class:`RunConfig`.
+
+Every problem is a :class:`ConfigError` whose message is one line naming the key and, where
+there is one, the closest valid name. Nothing here reads data or builds models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from selfsup.config.schema import (
+    NAMED_SECTIONS,
+    PLAIN_SECTIONS,
+    DataConfig,
+    NamedConfig,
+    RunConfig,
+)
+from selfsup.registry import ConfigError, check_type, closest
+
+SECTIONS = (*NAMED_SECTIONS, "data", *PLAIN_SECTIONS)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-3`` as a string; users mean a float."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _parse(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506  (a SafeLoader subclass)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a missing file or a non-mapping is a ConfigError."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        raw = _parse(p.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{p}: not valid YAML{where}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a mapping of sections, got {type(raw).__name__}")
+    return raw
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` overrides; values are parsed as YAML (``1e-3``, ``[1, 2]``)."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' must look like section.key=value")
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(f"override key '{key}' must look like section.key (e.g. train.max_epochs)")
+        section, name = parts
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown section '{section}'{closest(section, SECTIONS)}")
+        try:
+            value = _parse(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        target = out.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"section '{section}' must be a mapping")
+        target[name] = value
+    return out
+
+
+def build_config(raw: dict[str, Any]) -> RunConfig:
+    """Check section and key names and value types; return the typed config."""
+    for section in raw:
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown section '{section}'{closest(str(section), SECTIONS)}")
+    named: dict[str, NamedConfig] = {}
+    for section in NAMED_SECTIONS:
+        body = _mapping(raw, section)
+        if "name" not in body:
+            raise ConfigError(f"missing key '{section}.name'")
+        name = body.pop("name")
+        if not isinstance(name, str):
+            raise ConfigError(f"'{section}.name' expects a string, got {name!r}")
+        named[section] = NamedConfig(name=name, args=body)
+    data = _data_section(_mapping(raw, "data"))
+    plain = {s: _dataclass_section(s, cls, _mapping(raw, s)) for s, cls in PLAIN_SECTIONS.items()}
+    cfg = RunConfig(data=data, **named, **plain)
+    _check_values(cfg)
+    return cfg
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read a preset (or start empty), apply overrides, build and check the config."""
+    raw = read_yaml(path) if path is not None else {}
+    return build_config(apply_overrides(raw, overrides or []))
+
+
+def save_config(cfg: RunConfig, path: str | Path) -> None:
+    """Write the config as YAML in the same layout it is read from."""
+    Path(path).write_text(yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _mapping(raw: dict[str, Any], section: str) -> dict[str, Any]:
+    body = raw.get(section, {})
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ConfigError(f"section '{section}' must be a mapping, got {type(body).__name__}")
+    return dict(body)
+
+
+def _data_section(body: dict[str, Any]) -> DataConfig:
+    own = {f.name for f in dataclasses.fields(DataConfig)} - {"args"}
+    fields = {k: v for k, v in body.items() if k in own}
+    args = {k: v for k, v in body.items() if k not in own}
+    cfg = _dataclass_section("data", DataConfig, fields)
+    cfg.args = args
+    return cfg
+
+
+def _dataclass_section(section: str, cls: type, body: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "args"]
+    for key, value in body.items():
+        if key not in names:
+            raise ConfigError(f"unknown key '{section}.{key}'{closest(key, names)}")
+        check_type(f"{section}.{key}", value, hints[key])
+        if isinstance(value, list):
+            body[key] = tuple(value)
+    return cls(**body)
+
+
+def _check_values(cfg: RunConfig) -> None:
+    """Range checks a type cannot express."""
+    checks = [
+        (cfg.data.batch_size >= 1, "data.batch_size must be >= 1"),
+        (cfg.data.num_workers >= 0, "data.num_workers must be >= 0"),
+        (cfg.optim.base_lr > 0, "optim.base_lr must be > 0"),
+        (cfg.optim.weight_decay >= 0, "optim.weight_decay must be >= 0"),
+        (cfg.optim.warmup_epochs >= 0, "optim.warmup_epochs must be >= 0"),
+        (cfg.train.max_epochs >= 1 or cfg.train.max_steps >= 1, "set train.max_epochs or train.max_steps"),
+        (cfg.train.checkpoint_every_n_steps >= 1, "train.checkpoint_every_n_steps must be >= 1"),
+        (cfg.train.keep_last >= 1, "train.keep_last must be >= 1"),
+        (cfg.eval.knn_k >= 1, "eval.knn_k must be >= 1"),
+        (cfg.eval.knn_temperature > 0, "eval.knn_temperature must be > 0"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)

@@ -1,0 +1,116 @@
+"""Typed run configuration. Config is data: these dataclasses import no behaviour.
+
+Sections with a ``name`` (backbone, augment, method) and the data ``source`` keep their
+remaining keys in ``args``; those are checked against the registered factory's signature, so a
+new backbone or method brings its own schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class NamedConfig:
+    """A registry entry by name plus its keyword arguments."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    """Where batches come from. ``args`` go to the data source (path, size, cache, ...)."""
+
+    source: str = "digits"
+    args: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 256
+    num_workers: int = 0
+    train_split: str = "train"
+    val_split: str = "test"
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and per-step schedule. ``lr = base_lr * global_batch / 256``."""
+
+    name: Literal["sgd", "adamw", "lars"] = "lars"
+    base_lr: float = 0.3
+    weight_decay: float = 1e-6
+    momentum: float = 0.9
+    betas: tuple[float, float] = (0.9, 0.999)
+    trust_coefficient: float = 0.001
+    exclude_bias_and_norm: bool = True
+    warmup_epochs: float = 10.0
+    final_lr_ratio: float = 0.0
+    grad_clip: float | None = None
+
+
+@dataclass
+class TrainConfig:
+    """How long, where and how to train, and what to write to the run directory."""
+
+    max_epochs: int = 100
+    max_steps: int = -1
+    max_minutes: float | None = None
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "auto"
+    sync_batchnorm: bool = False
+    channels_last: bool = True
+    compile: bool = False
+    seed: int = 0
+    output_dir: str = "runs"
+    run_name: str | None = None
+    checkpoint_every_n_steps: int = 500
+    keep_last: int = 3
+    log_every_n_steps: int = 10
+    progress: bool = True
+
+
+@dataclass
+class EvalConfig:
+    """Online monitors during pretraining (kNN needs labels; embedding std is always on)."""
+
+    knn_every_n_epochs: int = 1
+    knn_k: int = 200
+    knn_temperature: float = 0.1
+    knn_bank_size: int = 10000
+    knn_query_size: int = 2000
+    batch_size: int = 512
+
+
+@dataclass
+class RunConfig:
+    """A whole pretraining run."""
+
+    backbone: NamedConfig
+    augment: NamedConfig
+    method: NamedConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict in the YAML layout (``args`` flattened into their section)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            section = dataclasses.asdict(value)
+            args = section.pop("args", {})
+            section.update(args)
+            out[f.name] = section
+        return out
+
+
+NAMED_SECTIONS = ("backbone", "augment", "method")
+PLAIN_SECTIONS: dict[str, type] = {
+    "optim": OptimConfig,
+    "train": TrainConfig,
+    "eval": EvalConfig,
+}

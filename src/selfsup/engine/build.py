@@ -1,0 +1,50 @@
+"""Config -> objects: checks names and arguments against the registries, then builds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import selfsup.augment
+import selfsup.backbones
+import selfsup.methods  # noqa: F401  (registers every method)
+from selfsup.augment import AUGMENTS
+from selfsup.backbones.registry import BACKBONES
+from selfsup.config.schema import RunConfig
+from selfsup.data.sources import SOURCES, build_dataset
+from selfsup.methods.base import Method
+from selfsup.methods.registry import BUILT_ARGS, METHODS
+from selfsup.registry import ConfigError
+
+
+def validate(cfg: RunConfig) -> None:
+    """Every name exists and every key fits its factory; raises ConfigError (one line)."""
+    BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
+    AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
+    METHODS.validate(cfg.method.name, cfg.method.args, "method", skip=BUILT_ARGS)
+    SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
+
+
+def build_method(cfg: RunConfig) -> Method:
+    """Build backbone, views and method; mismatches (e.g. a token method on a CNN) are ConfigErrors."""
+    validate(cfg)
+    method_cls: Any = METHODS.get(cfg.method.name)
+    backbone = BACKBONES.create(cfg.backbone.name, **cfg.backbone.args)
+    if getattr(method_cls, "requires_tokens", False) and not backbone.has_tokens:
+        with_tokens = [n for n in BACKBONES.names() if n.startswith("vit")]
+        hint = f" (try '{with_tokens[0]}')" if with_tokens else ""
+        raise ConfigError(
+            f"method '{cfg.method.name}' needs a backbone with tokens; '{cfg.backbone.name}' has none{hint}"
+        )
+    method_modality = getattr(method_cls, "modality", "image")
+    if method_modality != backbone.modality:
+        raise ConfigError(
+            f"method '{cfg.method.name}' works on {method_modality} but backbone "
+            f"'{cfg.backbone.name}' encodes {backbone.modality}"
+        )
+    augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)
+    return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **cfg.method.args)
+
+
+def build_split(cfg: RunConfig, split: str) -> Any:
+    """The dataset of one split of the configured source."""
+    return build_dataset(cfg.data.source, split=split, **cfg.data.args)

@@ -1,0 +1,77 @@
+"""Training callbacks: throughput and the online kNN monitor."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import Dataset
+
+from selfsup.eval.features import extract_features
+from selfsup.eval.knn import knn_accuracy
+
+log = logging.getLogger("selfsup.engine")
+
+
+class Throughput(L.Callback):
+    """Logs samples/s over all ranks (``img_s``), smoothed over the last logging window."""
+
+    def __init__(self, global_batch: int, window: int = 10) -> None:
+        self.global_batch = global_batch
+        self.window = window
+        self._times: list[float] = []
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        now = time.perf_counter()
+        self._times = [*self._times[-self.window :], now]
+        if len(self._times) >= 2:
+            rate = self.global_batch * (len(self._times) - 1) / (self._times[-1] - self._times[0])
+            pl_module.log("img_s", rate, prog_bar=True, on_step=True, on_epoch=False)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._times = []  # the gap across epoch boundaries (checkpoints, kNN) is not throughput
+
+
+class OnlineKNN(L.Callback):
+    """Every ``every_n_epochs`` (and after the last), kNN top-1 of the current encoder.
+
+    The bank is a labeled subset of the training data and the queries a held-out split; both
+    pass through the method's deterministic ``eval_view`` preprocessing.
+    """
+
+    def __init__(self, bank: Dataset[Any], queries: Dataset[Any], every_n_epochs: int, k: int,
+                 temperature: float, batch_size: int) -> None:
+        self.bank, self.queries = bank, queries
+        self.every_n_epochs, self.k, self.temperature = every_n_epochs, k, temperature
+        self.batch_size = batch_size
+        self.history: list[tuple[int, float]] = []
+
+    @torch.no_grad()
+    def evaluate(self, pl_module: L.LightningModule) -> float:
+        """kNN top-1 accuracy of the current backbone."""
+        method = pl_module.method  # type: ignore[attr-defined]
+        backbone = method.encoder()
+        views = method.augment
+
+        def encode(x: torch.Tensor) -> torch.Tensor:
+            return backbone.forward_features(views.eval_view(x))
+
+        device = pl_module.device
+        bank = extract_features(encode, self.bank, batch_size=self.batch_size, device=device)
+        query = extract_features(encode, self.queries, batch_size=self.batch_size, device=device)
+        return knn_accuracy(bank.features, bank.labels, query.features, query.labels,
+                            k=self.k, temperature=self.temperature)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        last = epoch >= (trainer.max_epochs or 0) and trainer.max_epochs not in (None, -1)
+        if not (epoch % self.every_n_epochs == 0 or last):
+            return
+        acc = self.evaluate(pl_module)
+        self.history.append((trainer.global_step, acc))
+        pl_module.log("knn_top1", acc, prog_bar=True, on_step=False, on_epoch=True)
+        log.info("epoch %d step %d: online kNN top-1 %.2f%%", epoch, trainer.global_step, 100 * acc)

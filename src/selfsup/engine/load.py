@@ -1,0 +1,44 @@
+"""Rebuild a pretrained method from a checkpoint file or a run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from selfsup.config.load import build_config
+from selfsup.config.schema import RunConfig
+from selfsup.engine.build import build_method
+from selfsup.engine.checkpoint import latest_checkpoint
+from selfsup.engine.module import CONFIG_KEY
+from selfsup.methods.base import Method
+from selfsup.registry import ConfigError
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or the latest checkpoint of a run directory."""
+    p = Path(path)
+    if p.is_dir():
+        found = latest_checkpoint(p)
+        if found is None:
+            raise ConfigError(f"no checkpoint in run directory {p}")
+        return found
+    if not p.is_file():
+        raise ConfigError(f"checkpoint not found: {p}")
+    return p
+
+
+def load_method(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Method, RunConfig]:
+    """The method (weights loaded, eval mode) and the config it was trained with."""
+    ckpt_path = resolve_checkpoint(path)
+    try:
+        ckpt = torch.load(ckpt_path, map_location=map_location, weights_only=False)
+    except (OSError, RuntimeError, EOFError) as e:
+        raise ConfigError(f"cannot read checkpoint {ckpt_path}: {e}") from None
+    if CONFIG_KEY not in ckpt or not ckpt[CONFIG_KEY]:
+        raise ConfigError(f"{ckpt_path} is not a selfsup checkpoint (no run config inside)")
+    cfg = build_config(ckpt[CONFIG_KEY])
+    method = build_method(cfg)
+    state = {k.removeprefix("method."): v for k, v in ckpt["state_dict"].items()}
+    method.load_state_dict(state)
+    return method.eval(), cfg

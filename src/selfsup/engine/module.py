@@ -1,0 +1,80 @@
+"""Lightning glue: wraps a plain :class:`Method` with optimizer, schedule, seeding and logging."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import lightning as L
+import torch
+
+from selfsup.config.schema import OptimConfig
+from selfsup.engine.optim import build_optimizer
+from selfsup.engine.schedules import warmup_cosine
+from selfsup.eval.monitors import embedding_std
+from selfsup.methods.base import Batch, Method
+
+
+CONFIG_KEY = "selfsup_config"
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """A 63-bit seed derived from (run seed, optimizer step, rank).
+
+    Every step draws its randomness (views, dropout) from this seed, so a resumed run repeats
+    the uninterrupted one exactly without saving RNG states.
+    """
+    digest = hashlib.sha256(f"{seed}:{step}:{rank}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+class SSLModule(L.LightningModule):
+    """Trains ``method`` with the configured optimizer and a per-step warmup + cosine LR."""
+
+    def __init__(self, method: Method, optim: OptimConfig, lr: float, total_steps: int,
+                 warmup_steps: int, seed: int = 0) -> None:
+        super().__init__()
+        self.method = method
+        self.optim_cfg = optim
+        self.lr = lr
+        self.total_steps = total_steps
+        self.warmup_steps = warmup_steps
+        self.seed = seed
+        self.run_config: dict[str, Any] = {}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CONFIG_KEY] = self.run_config
+
+    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
+        torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        device = batch["input"].device
+        gen = torch.Generator(device=device)
+        gen.manual_seed(step_seed(self.seed + 1, self.global_step, self.global_rank))
+        out = self.method.training_step(batch, generator=gen)
+        loss = out["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"loss is {loss.item()} at step {self.global_step}; lower optim.base_lr or check the data"
+            )
+        self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
+        for name, value in out.items():
+            if name not in ("loss", "embedding") and value.ndim == 0:
+                self.log(name, value, on_step=True, on_epoch=False)
+        if "embedding" in out and self.global_step % max(1, self.trainer.log_every_n_steps) == 0:
+            self.log("embedding_std", embedding_std(out["embedding"]), on_step=True, on_epoch=False)
+        self.log("global_step", float(self.global_step), on_step=True, on_epoch=False)
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        self.method.on_step_end(self.global_step, self.total_steps)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = build_optimizer(self.method, self.optim_cfg, self.lr)
+        total, warmup, final = self.total_steps, self.warmup_steps, self.optim_cfg.final_lr_ratio
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, total, warmup, final)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,180 @@
+"""``pretrain(config)``: the whole pretraining job, from config to checkpoints and logs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from selfsup.config.load import load_config, save_config
+from selfsup.config.schema import RunConfig
+from selfsup.data.collate import collate
+from selfsup.engine.build import build_method, build_split
+from selfsup.engine.callbacks import OnlineKNN, Throughput
+from selfsup.engine.checkpoint import AtomicCheckpointIO, checkpoint_dir, latest_checkpoint
+from selfsup.engine.datamodule import SSLDataModule
+from selfsup.engine.module import SSLModule
+from selfsup.engine.optim import scaled_lr
+from selfsup.engine.precision import resolve_precision
+from selfsup.engine.runinfo import write_run_json
+from selfsup.engine.subset import labeled_subset
+from selfsup.registry import ConfigError
+
+log = logging.getLogger("selfsup.engine")
+
+
+@dataclass
+class PretrainResult:
+    """Where a run wrote its outputs and what its monitors measured."""
+
+    run_dir: Path
+    method: Any
+    last_checkpoint: Path | None
+    global_step: int
+    knn_history: list[tuple[int, float]] = field(default_factory=list)
+
+
+def new_run_dir(cfg: RunConfig) -> Path:
+    """``output_dir/run_name``, or a timestamped name from method and backbone."""
+    name = cfg.train.run_name or (
+        f"{cfg.method.name}-{cfg.backbone.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    )
+    return Path(cfg.train.output_dir) / name
+
+
+def pretrain(cfg: RunConfig, run_dir: Path | None = None, resume: bool = False,
+             extra_callbacks: list[L.Callback] | None = None) -> PretrainResult:
+    """Pretrain the configured method; with ``resume`` continue ``run_dir`` from its last checkpoint."""
+    L.seed_everything(cfg.train.seed, verbose=False)
+    method = build_method(cfg)  # all config errors surface here, before any data is read
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
+    ckpt_path = None
+    if resume:
+        ckpt_path = latest_checkpoint(run_dir)
+        if ckpt_path is None:
+            raise ConfigError(f"nothing to resume: no checkpoint in {checkpoint_dir(run_dir)}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+
+    train_set = build_split(cfg, cfg.data.train_split)
+    precision = resolve_precision(cfg.train.precision, cfg.train.accelerator)
+    trainer_kwargs = _trainer_kwargs(cfg, precision)
+    datamodule = SSLDataModule(train_set, cfg.data.batch_size, cfg.data.num_workers,
+                               cfg.train.seed, collate_fn=collate)
+    probe = L.Trainer(logger=False, **{k: v for k, v in trainer_kwargs.items()
+                                       if k in ("accelerator", "devices", "strategy", "num_nodes")})
+    world = probe.world_size
+    global_batch = cfg.data.batch_size * world
+    steps_per_epoch = datamodule.batches_per_epoch(world)
+    total_steps = _total_steps(cfg, steps_per_epoch)
+    warmup = round(cfg.optim.warmup_epochs * steps_per_epoch) if steps_per_epoch else 0
+    lr = scaled_lr(cfg.optim.base_lr, global_batch)
+
+    if cfg.train.channels_last and method.backbone.channels_last:
+        method = method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    if cfg.train.compile:
+        method.backbone.compile()
+    module = SSLModule(method, cfg.optim, lr=lr, total_steps=total_steps,
+                       warmup_steps=min(warmup, total_steps), seed=cfg.train.seed)
+    module.run_config = cfg.to_dict()
+
+    callbacks: list[L.Callback] = [
+        ModelCheckpoint(dirpath=checkpoint_dir(run_dir), filename="step-{step:08d}",
+                        every_n_train_steps=cfg.train.checkpoint_every_n_steps,
+                        save_on_train_epoch_end=True, save_top_k=cfg.train.keep_last,
+                        monitor="global_step", mode="max", save_last=True,
+                        auto_insert_metric_name=False),
+        Throughput(global_batch),
+    ]
+    knn = _online_knn(cfg, train_set)
+    if knn is not None:
+        callbacks.append(knn)
+    if cfg.train.progress:
+        callbacks.append(_progress_bar())
+    callbacks.extend(extra_callbacks or [])
+
+    trainer = L.Trainer(
+        **trainer_kwargs,
+        max_epochs=cfg.train.max_epochs if cfg.train.max_steps < 1 else -1,
+        max_steps=cfg.train.max_steps,
+        max_time={"minutes": cfg.train.max_minutes} if cfg.train.max_minutes else None,
+        callbacks=callbacks,
+        logger=[TensorBoardLogger(run_dir, name="", version="tensorboard"),
+                CSVLogger(run_dir, name="", version="csv")],
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=run_dir,
+        log_every_n_steps=cfg.train.log_every_n_steps,
+        gradient_clip_val=cfg.optim.grad_clip,
+        enable_progress_bar=cfg.train.progress,
+        enable_model_summary=False,
+        use_distributed_sampler=False,
+        num_sanity_val_steps=0,
+    )
+    if trainer.is_global_zero:
+        write_run_json(run_dir, cfg.to_dict(), {
+            "precision": precision, "world_size": world, "global_batch": global_batch, "lr": lr,
+            "total_steps": total_steps, "warmup_steps": warmup, "train_samples": len(train_set),
+            "resumed_from": str(ckpt_path) if ckpt_path else None,
+        })
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    return PretrainResult(run_dir=run_dir, method=method, last_checkpoint=latest_checkpoint(run_dir),
+                          global_step=trainer.global_step,
+                          knn_history=knn.history if knn is not None else [])
+
+
+def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> PretrainResult:
+    """Continue a run from its directory (its saved config, plus optional overrides)."""
+    run_dir = Path(run_dir)
+    cfg = load_config(run_dir / "config.yaml", overrides)
+    return pretrain(cfg, run_dir=run_dir, resume=True)
+
+
+def _trainer_kwargs(cfg: RunConfig, precision: str) -> dict[str, Any]:
+    t = cfg.train
+    return dict(accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
+                num_nodes=t.num_nodes, precision=precision, sync_batchnorm=t.sync_batchnorm)
+
+
+def _total_steps(cfg: RunConfig, steps_per_epoch: int | None) -> int:
+    if cfg.train.max_steps >= 1:
+        return cfg.train.max_steps
+    if steps_per_epoch is None:
+        raise ConfigError("a streamed source has no length: set train.max_steps")
+    if steps_per_epoch < 1:
+        raise ConfigError(f"data.batch_size {cfg.data.batch_size} is larger than the dataset per device")
+    return steps_per_epoch * cfg.train.max_epochs
+
+
+def _online_knn(cfg: RunConfig, train_set: Any) -> OnlineKNN | None:
+    if cfg.eval.knn_every_n_epochs < 1:
+        return None
+    bank = labeled_subset(train_set, cfg.eval.knn_bank_size, cfg.train.seed)
+    if bank is None:
+        log.info("online kNN off: the training data has no labels")
+        return None
+    try:
+        queries_full = build_split(cfg, cfg.data.val_split)
+    except (ValueError, FileNotFoundError) as e:
+        log.info("online kNN off: no '%s' split (%s)", cfg.data.val_split, e)
+        return None
+    queries = labeled_subset(queries_full, cfg.eval.knn_query_size, cfg.train.seed)
+    if queries is None:
+        return None
+    return OnlineKNN(bank, queries, cfg.eval.knn_every_n_epochs, cfg.eval.knn_k,
+                     cfg.eval.knn_temperature, cfg.eval.batch_size)
+
+
+def _progress_bar() -> L.Callback:
+    try:
+        return RichProgressBar()
+    except ModuleNotFoundError:  # rich is a dependency, but keep training if it is broken
+        return TQDMProgressBar()
+
+

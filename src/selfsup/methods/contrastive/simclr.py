@@ -1,0 +1,41 @@
+"""SimCLR (Chen et al., 2020): two views, a projection head, NT-Xent over 2N views."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from selfsup.backbones.base import Backbone
+from selfsup.losses.nt_xent import NTXentLoss
+from selfsup.methods.base import Batch, Method
+from selfsup.methods.registry import register_method
+from selfsup.nn.heads import SimCLRProjectionHead
+
+
+@register_method("simclr")
+class SimCLR(Method):
+    """Representation = backbone features before the head; the head only serves the loss.
+
+    Args:
+        backbone: the encoder being pretrained.
+        augment: makes the two views from a raw uint8 batch (on the batch's device).
+        temperature: NT-Xent temperature (0.5 in the paper's CIFAR runs, 0.1-0.2 at ImageNet).
+        proj_hidden_dim / proj_out_dim: the 2-layer MLP head (paper: 2048 -> 128).
+        gather: use negatives from all DDP ranks (gradients flow back to every rank).
+    """
+
+    def __init__(self, backbone: Backbone, augment: nn.Module, temperature: float = 0.5,
+                 proj_hidden_dim: int = 2048, proj_out_dim: int = 128, gather: bool = True) -> None:
+        super().__init__(backbone)
+        self.augment = augment
+        self.head = SimCLRProjectionHead(backbone.feature_dim, proj_hidden_dim, proj_out_dim)
+        self.loss = NTXentLoss(temperature=temperature, gather=gather)
+
+    def training_step(self, batch: Batch, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        view_a, view_b = self.augment(batch["input"], generator=generator)
+        n = view_a.shape[0]
+        # One backbone pass over both views: [2N, C, H, W] -> [2N, D] -> [2N, out].
+        h = self.backbone.forward_features(torch.cat([view_a, view_b]))
+        z = self.head(h)
+        loss = self.loss(z[:n], z[n:])
+        return {"loss": loss, "embedding": h[:n].detach()}
