@@ -88,8 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; config problems print one line and exit with code 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.fn(args))
     except ConfigError as e:

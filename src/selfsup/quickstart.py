@@ -20,27 +20,47 @@ from rich.table import Table
 from selfsup.config.load import apply_overrides, build_config
 from selfsup.engine.build import build_method, build_split
 from selfsup.engine.run import pretrain
-from selfsup.eval.protocols import Encoder, extract_splits, knn_protocol, linear_protocol, raw_pixels
+from selfsup.eval.protocols import (
+    Encoder,
+    extract_splits,
+    knn_protocol,
+    linear_protocol,
+    raw_pixels,
+)
 from selfsup.methods.base import Method
 
 # Digits are grey, small and not mirror-symmetric: no flips, no colour jitter, mild crops.
 PRESET: dict[str, Any] = {
-    "data": {"source": "digits", "batch_size": 128, "val_split": "test"},
+    "data": {"source": "digits", "batch_size": 128, "val_split": "val"},
     "backbone": {"name": "resnet_tiny"},
-    "augment": {"name": "simclr", "size": 16, "scale_min": 0.5, "color_strength": 0.5,
-                "jitter_p": 0.0, "gray_p": 0.0, "flip_p": 0.0,
-                "mean": [0.3, 0.3, 0.3], "std": [0.4, 0.4, 0.4]},
+    "augment": {
+        "name": "simclr",
+        "size": 16,
+        "scale_min": 0.5,
+        "color_strength": 0.5,
+        "jitter_p": 0.0,
+        "gray_p": 0.0,
+        "flip_p": 0.0,
+        "mean": [0.3, 0.3, 0.3],
+        "std": [0.4, 0.4, 0.4],
+    },
     "method": {"name": "simclr", "temperature": 0.2, "proj_hidden_dim": 512, "proj_out_dim": 128},
     "optim": {"name": "adamw", "base_lr": 2e-3, "weight_decay": 1e-4, "warmup_epochs": 2},
-    "train": {"max_epochs": 30, "checkpoint_every_n_steps": 200, "keep_last": 2,
-              "run_name": "quickstart", "log_every_n_steps": 5},
+    "train": {
+        "max_epochs": 30,
+        "checkpoint_every_n_steps": 200,
+        "keep_last": 2,
+        "run_name": "quickstart",
+        "log_every_n_steps": 5,
+    },
     "eval": {"knn_every_n_epochs": 10, "knn_k": 20, "knn_temperature": 0.1},
 }
 KNN_K, KNN_T = 20, 0.1
 
 
-def quickstart_config(output_dir: str = "runs", epochs: int | None = None,
-                      overrides: list[str] | None = None) -> Any:
+def quickstart_config(
+    output_dir: str = "runs", epochs: int | None = None, overrides: list[str] | None = None
+) -> Any:
     """The quickstart's run config (a normal RunConfig: it can be saved and rerun)."""
     extra = [f"train.output_dir={output_dir}"]
     if epochs is not None:
@@ -48,39 +68,39 @@ def quickstart_config(output_dir: str = "runs", epochs: int | None = None,
     return build_config(apply_overrides(PRESET, [*extra, *(overrides or [])]))
 
 
-def _backbone_encoder(method: Method) -> Encoder:
-    backbone, views = method.encoder(), method.augment
-
-    def encode(x: torch.Tensor) -> torch.Tensor:
-        return backbone.forward_features(views.eval_view(x))
-
-    return encode
-
-
 def _evaluate(encode: Encoder, train: Any, test: Any) -> dict[str, float]:
     splits = extract_splits(encode, train, test)
     return {**knn_protocol(splits, k=KNN_K, temperature=KNN_T), **linear_protocol(splits)}
 
 
-def run_quickstart(output_dir: str = "runs", epochs: int | None = None,
-                   overrides: list[str] | None = None, show: bool = True) -> dict[str, Any]:
+def run_quickstart(
+    output_dir: str = "runs",
+    epochs: int | None = None,
+    overrides: list[str] | None = None,
+    show: bool = True,
+) -> dict[str, Any]:
     """Pretrain, evaluate the three rows, print the table, and save it as JSON in the run dir."""
     cfg = quickstart_config(output_dir, epochs, overrides)
-    train, test = build_split(cfg, "train"), build_split(cfg, "test")
+    train, test = build_split(cfg, "train"), build_split(cfg, "val")
 
     L.seed_everything(cfg.train.seed, verbose=False)
     random_init = build_method(cfg).eval()  # same seed, so the same weights pretraining starts from
     rows: dict[str, dict[str, float]] = {
         "raw pixels": _evaluate(raw_pixels, train, test),
-        "random init": _evaluate(_backbone_encoder(random_init), train, test),
+        "random init": _evaluate(random_init.embed, train, test),
     }
     start = time.perf_counter()
     result = pretrain(cfg)
     train_seconds = time.perf_counter() - start
-    rows["pretrained"] = _evaluate(_backbone_encoder(result.method.eval()), train, test)
+    rows["pretrained"] = _evaluate(result.method.eval().embed, train, test)
 
-    summary = {"rows": rows, "pretrain_seconds": train_seconds, "run_dir": str(result.run_dir),
-               "knn": {"k": KNN_K, "temperature": KNN_T}, "epochs": cfg.train.max_epochs}
+    summary = {
+        "rows": rows,
+        "pretrain_seconds": train_seconds,
+        "run_dir": str(result.run_dir),
+        "knn": {"k": KNN_K, "temperature": KNN_T},
+        "epochs": cfg.train.max_epochs,
+    }
     Path(result.run_dir, "quickstart.json").write_text(json.dumps(summary, indent=2))
     if show:
         _print_table(rows, train_seconds, result.run_dir)

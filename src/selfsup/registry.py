@@ -10,7 +10,7 @@ import dataclasses
 import difflib
 import inspect
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -20,7 +20,7 @@ class ConfigError(ValueError):
     """A user-facing configuration problem; its message is one line that names the fix."""
 
 
-def closest(name: str, options: list[str] | typing.KeysView[str]) -> str:
+def closest(name: str, options: Iterable[str]) -> str:
     """Return ' (did you mean X?)' for the closest option, or '' if nothing is close."""
     match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
     return f" (did you mean '{match[0]}'?)" if match else ""
@@ -56,6 +56,11 @@ class Registry(Generic[T]):
 
         return deco
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for plug-ins that replace an entry, and for tests)."""
+        self._check_name(name)
+        del self._entries[name], self._tags[name]
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
@@ -79,7 +84,7 @@ class Registry(Generic[T]):
     def params(self, name: str, skip: tuple[str, ...] = ()) -> dict[str, Param]:
         """Keyword parameters of the factory, with resolved type hints."""
         fn = self.get(name)
-        target = fn.__init__ if inspect.isclass(fn) else fn  # type: ignore[misc]
+        target = fn.__init__ if inspect.isclass(fn) else fn
         hints = typing.get_type_hints(target)
         out: dict[str, Param] = {}
         for p in inspect.signature(fn).parameters.values():
@@ -89,13 +94,16 @@ class Registry(Generic[T]):
             out[p.name] = Param(p.name, hints.get(p.name, Any), p.default, required)
         return out
 
-    def validate(self, name: str, kwargs: dict[str, Any], where: str, skip: tuple[str, ...] = ()) -> None:
+    def validate(
+        self, name: str, kwargs: dict[str, Any], where: str, skip: tuple[str, ...] = ()
+    ) -> None:
         """Check ``kwargs`` against the factory's parameters; ConfigError on the first problem."""
         params = self.params(name, skip)
         for key, value in kwargs.items():
             if key not in params:
                 raise ConfigError(
-                    f"unknown key '{where}.{key}' for {self.kind} '{name}'{closest(key, params.keys())}"
+                    f"unknown key '{where}.{key}' for {self.kind} '{name}'"
+                    f"{closest(key, params.keys())}"
                 )
             check_type(f"{where}.{key}", value, params[key].annotation)
         for p in params.values():
@@ -135,7 +143,9 @@ def type_matches(value: Any, annotation: Any) -> bool:
         if not isinstance(value, (list, tuple)):
             return False
         if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(args) == len(value) and all(type_matches(v, a) for v, a in zip(value, args))
+            return len(args) == len(value) and all(
+                type_matches(v, a) for v, a in zip(value, args, strict=True)
+            )
         inner = args[0] if args else Any
         return all(type_matches(v, inner) for v in value)
     if origin is dict or annotation is dict:

@@ -13,8 +13,17 @@ BASE = ["backbone.name=resnet_tiny", "augment.name=simclr", "method.name=simclr"
 
 
 def test_overrides_are_typed_and_flattened(tmp_path: Path) -> None:
-    cfg = load_config(None, [*BASE, "optim.base_lr=1e-3", "train.max_epochs=7",
-                             "method.temperature=0.2", "data.path=/x", "augment.size=16"])
+    cfg = load_config(
+        None,
+        [
+            *BASE,
+            "optim.base_lr=1e-3",
+            "train.max_epochs=7",
+            "method.temperature=0.2",
+            "data.path=/x",
+            "augment.size=16",
+        ],
+    )
     assert cfg.optim.base_lr == pytest.approx(1e-3)
     assert cfg.train.max_epochs == 7
     assert cfg.method.args == {"temperature": 0.2}
@@ -49,5 +58,5 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("train: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
-    with pytest.raises(ConfigError, match="missing key 'backbone.name'"):
+    with pytest.raises(ConfigError, match=r"missing key 'backbone\.name'"):
         load_config(None, ["augment.name=simclr", "method.name=simclr"])

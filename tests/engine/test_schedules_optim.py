@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -22,7 +23,7 @@ def test_warmup_cosine_shape() -> None:
     assert values[10] == pytest.approx(1.0)
     assert values[55] == pytest.approx(0.5 * (1 + math.cos(math.pi * 45 / 90)))
     assert values[100] == pytest.approx(0.0)
-    assert all(a >= b for a, b in zip(values[10:], values[11:]))
+    assert all(a >= b for a, b in itertools.pairwise(values[10:]))
     assert warmup_cosine(100, 100, 0, final_ratio=0.2) == pytest.approx(0.2)
 
 
@@ -52,9 +53,15 @@ def test_lars_step_matches_closed_form() -> None:
     b = nn.Parameter(torch.randn(5))
     w.grad, b.grad = torch.randn(5, 3), torch.randn(5)
     w0, b0, gw, gb = w.detach().clone(), b.detach().clone(), w.grad.clone(), b.grad.clone()
-    opt = LARS([{"params": [w], "weight_decay": 0.01},
-                {"params": [b], "weight_decay": 0.0, "lars_exclude": True}],
-               lr=0.5, momentum=0.9, trust_coefficient=0.02)
+    opt = LARS(
+        [
+            {"params": [w], "weight_decay": 0.01},
+            {"params": [b], "weight_decay": 0.0, "lars_exclude": True},
+        ],
+        lr=0.5,
+        momentum=0.9,
+        trust_coefficient=0.02,
+    )
     opt.step()
     d = gw + 0.01 * w0
     trust = 0.02 * w0.norm() / d.norm()

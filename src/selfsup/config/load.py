@@ -38,7 +38,7 @@ _Loader.add_implicit_resolver(
 
 
 def _parse(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506  (a SafeLoader subclass)
+    return yaml.load(text, Loader=_Loader)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -68,7 +68,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
         if len(parts) != 2 or not all(parts):
-            raise ConfigError(f"override key '{key}' must look like section.key (e.g. train.max_epochs)")
+            raise ConfigError(
+                f"override key '{key}' must look like section.key (e.g. train.max_epochs)"
+            )
         section, name = parts
         if section not in SECTIONS:
             raise ConfigError(f"unknown section '{section}'{closest(section, SECTIONS)}")
@@ -99,7 +101,15 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         named[section] = NamedConfig(name=name, args=body)
     data = _data_section(_mapping(raw, "data"))
     plain = {s: _dataclass_section(s, cls, _mapping(raw, s)) for s, cls in PLAIN_SECTIONS.items()}
-    cfg = RunConfig(data=data, **named, **plain)
+    cfg = RunConfig(
+        backbone=named["backbone"],
+        augment=named["augment"],
+        method=named["method"],
+        data=data,
+        optim=plain["optim"],
+        train=plain["train"],
+        eval=plain["eval"],
+    )
     _check_values(cfg)
     return cfg
 
@@ -161,7 +171,10 @@ def _check_values(cfg: RunConfig) -> None:
         (cfg.optim.base_lr > 0, "optim.base_lr must be > 0"),
         (cfg.optim.weight_decay >= 0, "optim.weight_decay must be >= 0"),
         (cfg.optim.warmup_epochs >= 0, "optim.warmup_epochs must be >= 0"),
-        (cfg.train.max_epochs >= 1 or cfg.train.max_steps >= 1, "set train.max_epochs or train.max_steps"),
+        (
+            cfg.train.max_epochs >= 1 or cfg.train.max_steps >= 1,
+            "set train.max_epochs or train.max_steps",
+        ),
         (cfg.train.checkpoint_every_n_steps >= 1, "train.checkpoint_every_n_steps must be >= 1"),
         (cfg.train.keep_last >= 1, "train.keep_last must be >= 1"),
         (cfg.eval.knn_k >= 1, "eval.knn_k must be >= 1"),

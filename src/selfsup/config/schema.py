@@ -29,7 +29,7 @@ class DataConfig:
     batch_size: int = 256
     num_workers: int = 0
     train_split: str = "train"
-    val_split: str = "test"
+    val_split: str = "val"
 
 
 @dataclass

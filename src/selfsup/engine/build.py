@@ -10,7 +10,7 @@ import selfsup.methods  # noqa: F401  (registers every method)
 from selfsup.augment import AUGMENTS
 from selfsup.backbones.registry import BACKBONES
 from selfsup.config.schema import RunConfig
-from selfsup.data.sources import SOURCES, build_dataset
+from selfsup.data.sources import DATA_SOURCES, build_dataset
 from selfsup.methods.base import Method
 from selfsup.methods.registry import BUILT_ARGS, METHODS
 from selfsup.registry import ConfigError
@@ -21,11 +21,11 @@ def validate(cfg: RunConfig) -> None:
     BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
     AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
     METHODS.validate(cfg.method.name, cfg.method.args, "method", skip=BUILT_ARGS)
-    SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
+    DATA_SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
 
 
 def build_method(cfg: RunConfig) -> Method:
-    """Build backbone, views and method; mismatches (e.g. a token method on a CNN) are ConfigErrors."""
+    """Build backbone, views and method; mismatches (a token method on a CNN) are ConfigErrors."""
     validate(cfg)
     method_cls: Any = METHODS.get(cfg.method.name)
     backbone = BACKBONES.create(cfg.backbone.name, **cfg.backbone.args)
@@ -33,7 +33,8 @@ def build_method(cfg: RunConfig) -> Method:
         with_tokens = [n for n in BACKBONES.names() if n.startswith("vit")]
         hint = f" (try '{with_tokens[0]}')" if with_tokens else ""
         raise ConfigError(
-            f"method '{cfg.method.name}' needs a backbone with tokens; '{cfg.backbone.name}' has none{hint}"
+            f"method '{cfg.method.name}' needs a backbone with tokens; "
+            f"'{cfg.backbone.name}' has none{hint}"
         )
     method_modality = getattr(method_cls, "modality", "image")
     if method_modality != backbone.modality:
@@ -46,5 +47,10 @@ def build_method(cfg: RunConfig) -> Method:
 
 
 def build_split(cfg: RunConfig, split: str) -> Any:
-    """The dataset of one split of the configured source."""
-    return build_dataset(cfg.data.source, split=split, **cfg.data.args)
+    """The dataset of one split of the configured source (data problems become ConfigErrors)."""
+    try:
+        return build_dataset(cfg.data.source, split=split, **cfg.data.args)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(str(e).splitlines()[0]) from None

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset
 
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_accuracy
+from selfsup.methods.base import Method
 
 log = logging.getLogger("selfsup.engine")
 
@@ -24,8 +25,14 @@ class Throughput(L.Callback):
         self.window = window
         self._times: list[float] = []
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
         now = time.perf_counter()
         self._times = [*self._times[-self.window :], now]
         if len(self._times) >= 2:
@@ -43,8 +50,15 @@ class OnlineKNN(L.Callback):
     pass through the method's deterministic ``eval_view`` preprocessing.
     """
 
-    def __init__(self, bank: Dataset[Any], queries: Dataset[Any], every_n_epochs: int, k: int,
-                 temperature: float, batch_size: int) -> None:
+    def __init__(
+        self,
+        bank: Dataset[Any],
+        queries: Dataset[Any],
+        every_n_epochs: int,
+        k: int,
+        temperature: float,
+        batch_size: int,
+    ) -> None:
         self.bank, self.queries = bank, queries
         self.every_n_epochs, self.k, self.temperature = every_n_epochs, k, temperature
         self.batch_size = batch_size
@@ -53,18 +67,19 @@ class OnlineKNN(L.Callback):
     @torch.no_grad()
     def evaluate(self, pl_module: L.LightningModule) -> float:
         """kNN top-1 accuracy of the current backbone."""
-        method = pl_module.method  # type: ignore[attr-defined]
-        backbone = method.encoder()
-        views = method.augment
-
-        def encode(x: torch.Tensor) -> torch.Tensor:
-            return backbone.forward_features(views.eval_view(x))
-
+        method: Method = pl_module.method  # type: ignore[assignment]
+        encode = method.embed
         device = pl_module.device
         bank = extract_features(encode, self.bank, batch_size=self.batch_size, device=device)
         query = extract_features(encode, self.queries, batch_size=self.batch_size, device=device)
-        return knn_accuracy(bank.features, bank.labels, query.features, query.labels,
-                            k=self.k, temperature=self.temperature)
+        return knn_accuracy(
+            bank.features,
+            bank.labels,
+            query.features,
+            query.labels,
+            k=self.k,
+            temperature=self.temperature,
+        )
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch + 1

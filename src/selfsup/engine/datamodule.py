@@ -14,8 +14,14 @@ from selfsup.engine.sampler import ResumableSampler
 class SSLDataModule(L.LightningDataModule):
     """Serves the training split; its state (epoch, batches done) rides in every checkpoint."""
 
-    def __init__(self, dataset: Dataset[Any], batch_size: int, num_workers: int, seed: int,
-                 collate_fn: Callable[[list[Any]], Any] | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset[Any],
+        batch_size: int,
+        num_workers: int,
+        seed: int,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+    ) -> None:
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
@@ -34,13 +40,21 @@ class SSLDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader[Any]:
         rank = self.trainer.global_rank if self.trainer else 0
         world = self.trainer.world_size if self.trainer else 1
-        kwargs: dict[str, Any] = dict(batch_size=self.batch_size, num_workers=self.num_workers,
-                                      collate_fn=self.collate_fn, drop_last=True,
-                                      persistent_workers=self.num_workers > 0)
+        kwargs: dict[str, Any] = dict(
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            collate_fn=self.collate_fn,
+            drop_last=True,
+            persistent_workers=self.num_workers > 0,
+        )
         if isinstance(self.dataset, IterableDataset):
             return DataLoader(self.dataset, **kwargs)
-        self.sampler = ResumableSampler(len(self.dataset), seed=self.seed,  # type: ignore[arg-type]
-                                        rank=rank, world_size=world)
+        self.sampler = ResumableSampler(
+            len(self.dataset),  # type: ignore[arg-type]
+            seed=self.seed,
+            rank=rank,
+            world_size=world,
+        )
         if self._resume is not None:
             epoch, batches = self._resume["epoch"], self._resume["batches"]
             per_epoch = self.batches_per_epoch(world) or 0
@@ -51,8 +65,9 @@ class SSLDataModule(L.LightningDataModule):
         return DataLoader(self.dataset, sampler=self.sampler, **kwargs)
 
     def state_dict(self) -> dict[str, Any]:
-        progress = self.trainer.fit_loop.epoch_loop.batch_progress.current
-        return {"epoch": self.trainer.current_epoch, "batches": progress.processed}
+        trainer: Any = self.trainer
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        return {"epoch": trainer.current_epoch, "batches": progress.processed}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume = {"epoch": int(state_dict["epoch"]), "batches": int(state_dict["batches"])}

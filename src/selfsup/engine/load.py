@@ -28,7 +28,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return p
 
 
-def load_method(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Method, RunConfig]:
+def load_method(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[Method, RunConfig]:
     """The method (weights loaded, eval mode) and the config it was trained with."""
     ckpt_path = resolve_checkpoint(path)
     try:

@@ -14,7 +14,6 @@ from selfsup.engine.schedules import warmup_cosine
 from selfsup.eval.monitors import embedding_std
 from selfsup.methods.base import Batch, Method
 
-
 CONFIG_KEY = "selfsup_config"
 
 
@@ -31,8 +30,15 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 class SSLModule(L.LightningModule):
     """Trains ``method`` with the configured optimizer and a per-step warmup + cosine LR."""
 
-    def __init__(self, method: Method, optim: OptimConfig, lr: float, total_steps: int,
-                 warmup_steps: int, seed: int = 0) -> None:
+    def __init__(
+        self,
+        method: Method,
+        optim: OptimConfig,
+        lr: float,
+        total_steps: int,
+        warmup_steps: int,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.method = method
         self.optim_cfg = optim
@@ -56,14 +62,18 @@ class SSLModule(L.LightningModule):
         loss = out["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"loss is {loss.item()} at step {self.global_step}; lower optim.base_lr or check the data"
+                f"loss is {loss.item()} at step {self.global_step}; "
+                "lower optim.base_lr or check the data"
             )
         self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
+        self.log(
+            "lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False
+        )
         for name, value in out.items():
             if name not in ("loss", "embedding") and value.ndim == 0:
                 self.log(name, value, on_step=True, on_epoch=False)
-        if "embedding" in out and self.global_step % max(1, self.trainer.log_every_n_steps) == 0:
+        every = max(1, int(getattr(self.trainer, "log_every_n_steps", 1)))
+        if "embedding" in out and self.global_step % every == 0:
             self.log("embedding_std", embedding_std(out["embedding"]), on_step=True, on_epoch=False)
         self.log("global_step", float(self.global_step), on_step=True, on_epoch=False)
         return loss
@@ -77,4 +87,7 @@ class SSLModule(L.LightningModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine(step, total, warmup, final)
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -11,7 +11,9 @@ from torch import nn
 from selfsup.config.schema import OptimConfig
 
 
-def param_groups(model: nn.Module, weight_decay: float, exclude_bias_and_norm: bool) -> list[dict[str, Any]]:
+def param_groups(
+    model: nn.Module, weight_decay: float, exclude_bias_and_norm: bool
+) -> list[dict[str, Any]]:
     """Two groups: regular weights, and biases + norm parameters (no weight decay, no LARS).
 
     A parameter counts as bias/norm when it is 1-D (biases, BN/LN scales and shifts); this also
@@ -47,12 +49,18 @@ class LARS(torch.optim.Optimizer):
     ) -> None:
         if lr <= 0:
             raise ValueError(f"lr must be > 0, got {lr}")
-        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                        trust_coefficient=trust_coefficient, eps=eps, lars_exclude=False)
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            trust_coefficient=trust_coefficient,
+            eps=eps,
+            lars_exclude=False,
+        )
         super().__init__(params, defaults)
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -92,8 +100,13 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig, lr: float) -> torch.opti
     """Build the configured optimizer over ``model``'s trainable parameters."""
     groups = param_groups(model, cfg.weight_decay, cfg.exclude_bias_and_norm)
     if cfg.name == "lars":
-        return LARS(groups, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                    trust_coefficient=cfg.trust_coefficient)
+        return LARS(
+            groups,
+            lr=lr,
+            momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay,
+            trust_coefficient=cfg.trust_coefficient,
+        )
     for g in groups:
         g.pop("lars_exclude", None)
     if cfg.name == "sgd":

@@ -19,7 +19,9 @@ def resolve_precision(precision: str, accelerator: str) -> str:
         raise ValueError(f"unknown precision '{precision}'; choose one of {', '.join(VALID)}")
     if precision != "auto":
         return precision
-    on_cuda = accelerator in ("cuda", "gpu") or (accelerator == "auto" and torch.cuda.is_available())
+    on_cuda = accelerator in ("cuda", "gpu") or (
+        accelerator == "auto" and torch.cuda.is_available()
+    )
     if on_cuda and torch.cuda.is_available():
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
     return "32-true"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ from selfsup.registry import ConfigError
 
 log = logging.getLogger("selfsup.engine")
 
+# SSLDataModule restores the sampler position itself, so a mid-epoch resume is exact.
+warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before")
+
 
 @dataclass
 class PretrainResult:
@@ -49,9 +53,13 @@ def new_run_dir(cfg: RunConfig) -> Path:
     return Path(cfg.train.output_dir) / name
 
 
-def pretrain(cfg: RunConfig, run_dir: Path | None = None, resume: bool = False,
-             extra_callbacks: list[L.Callback] | None = None) -> PretrainResult:
-    """Pretrain the configured method; with ``resume`` continue ``run_dir`` from its last checkpoint."""
+def pretrain(
+    cfg: RunConfig,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    extra_callbacks: list[L.Callback] | None = None,
+) -> PretrainResult:
+    """Pretrain the configured method; ``resume`` continues ``run_dir`` from its last checkpoint."""
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
@@ -60,16 +68,22 @@ def pretrain(cfg: RunConfig, run_dir: Path | None = None, resume: bool = False,
         ckpt_path = latest_checkpoint(run_dir)
         if ckpt_path is None:
             raise ConfigError(f"nothing to resume: no checkpoint in {checkpoint_dir(run_dir)}")
+    train_set = build_split(cfg, cfg.data.train_split)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
-
-    train_set = build_split(cfg, cfg.data.train_split)
     precision = resolve_precision(cfg.train.precision, cfg.train.accelerator)
     trainer_kwargs = _trainer_kwargs(cfg, precision)
-    datamodule = SSLDataModule(train_set, cfg.data.batch_size, cfg.data.num_workers,
-                               cfg.train.seed, collate_fn=collate)
-    probe = L.Trainer(logger=False, **{k: v for k, v in trainer_kwargs.items()
-                                       if k in ("accelerator", "devices", "strategy", "num_nodes")})
+    datamodule = SSLDataModule(
+        train_set, cfg.data.batch_size, cfg.data.num_workers, cfg.train.seed, collate_fn=collate
+    )
+    probe = L.Trainer(
+        logger=False,
+        **{
+            k: v
+            for k, v in trainer_kwargs.items()
+            if k in ("accelerator", "devices", "strategy", "num_nodes")
+        },
+    )
     world = probe.world_size
     global_batch = cfg.data.batch_size * world
     steps_per_epoch = datamodule.batches_per_epoch(world)
@@ -78,19 +92,31 @@ def pretrain(cfg: RunConfig, run_dir: Path | None = None, resume: bool = False,
     lr = scaled_lr(cfg.optim.base_lr, global_batch)
 
     if cfg.train.channels_last and method.backbone.channels_last:
-        method = method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        method = method.to(memory_format=torch.channels_last)
     if cfg.train.compile:
         method.backbone.compile()
-    module = SSLModule(method, cfg.optim, lr=lr, total_steps=total_steps,
-                       warmup_steps=min(warmup, total_steps), seed=cfg.train.seed)
+    module = SSLModule(
+        method,
+        cfg.optim,
+        lr=lr,
+        total_steps=total_steps,
+        warmup_steps=min(warmup, total_steps),
+        seed=cfg.train.seed,
+    )
     module.run_config = cfg.to_dict()
 
     callbacks: list[L.Callback] = [
-        ModelCheckpoint(dirpath=checkpoint_dir(run_dir), filename="step-{step:08d}",
-                        every_n_train_steps=cfg.train.checkpoint_every_n_steps,
-                        save_on_train_epoch_end=True, save_top_k=cfg.train.keep_last,
-                        monitor="global_step", mode="max", save_last=True,
-                        auto_insert_metric_name=False),
+        ModelCheckpoint(
+            dirpath=checkpoint_dir(run_dir),
+            filename="step-{step:08d}",
+            every_n_train_steps=cfg.train.checkpoint_every_n_steps,
+            save_on_train_epoch_end=True,
+            save_top_k=cfg.train.keep_last,
+            monitor="global_step",
+            mode="max",
+            save_last=True,
+            auto_insert_metric_name=False,
+        ),
         Throughput(global_batch),
     ]
     knn = _online_knn(cfg, train_set)
@@ -104,10 +130,9 @@ def pretrain(cfg: RunConfig, run_dir: Path | None = None, resume: bool = False,
         **trainer_kwargs,
         max_epochs=cfg.train.max_epochs if cfg.train.max_steps < 1 else -1,
         max_steps=cfg.train.max_steps,
-        max_time={"minutes": cfg.train.max_minutes} if cfg.train.max_minutes else None,
+        max_time=timedelta(minutes=cfg.train.max_minutes) if cfg.train.max_minutes else None,
         callbacks=callbacks,
-        logger=[TensorBoardLogger(run_dir, name="", version="tensorboard"),
-                CSVLogger(run_dir, name="", version="csv")],
+        logger=[TensorBoardLogger(run_dir, name="", version="tensorboard"), _csv_logger(run_dir)],
         plugins=[AtomicCheckpointIO()],
         default_root_dir=run_dir,
         log_every_n_steps=cfg.train.log_every_n_steps,
@@ -118,28 +143,57 @@ def pretrain(cfg: RunConfig, run_dir: Path | None = None, resume: bool = False,
         num_sanity_val_steps=0,
     )
     if trainer.is_global_zero:
-        write_run_json(run_dir, cfg.to_dict(), {
-            "precision": precision, "world_size": world, "global_batch": global_batch, "lr": lr,
-            "total_steps": total_steps, "warmup_steps": warmup, "train_samples": len(train_set),
-            "resumed_from": str(ckpt_path) if ckpt_path else None,
-        })
+        write_run_json(
+            run_dir,
+            cfg.to_dict(),
+            {
+                "precision": precision,
+                "world_size": world,
+                "global_batch": global_batch,
+                "lr": lr,
+                "total_steps": total_steps,
+                "warmup_steps": warmup,
+                "train_samples": len(train_set),
+                "resumed_from": str(ckpt_path) if ckpt_path else None,
+            },
+        )
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    return PretrainResult(run_dir=run_dir, method=method, last_checkpoint=latest_checkpoint(run_dir),
-                          global_step=trainer.global_step,
-                          knn_history=knn.history if knn is not None else [])
+    return PretrainResult(
+        run_dir=run_dir,
+        method=method,
+        last_checkpoint=latest_checkpoint(run_dir),
+        global_step=trainer.global_step,
+        knn_history=knn.history if knn is not None else [],
+    )
 
 
-def resume_run(run_dir: str | Path, overrides: list[str] | None = None) -> PretrainResult:
+def resume_run(
+    run_dir: str | Path,
+    overrides: list[str] | None = None,
+    extra_callbacks: list[L.Callback] | None = None,
+) -> PretrainResult:
     """Continue a run from its directory (its saved config, plus optional overrides)."""
     run_dir = Path(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
-    return pretrain(cfg, run_dir=run_dir, resume=True)
+    return pretrain(cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks)
+
+
+def _csv_logger(run_dir: Path) -> CSVLogger:
+    """One ``csv/part-N/metrics.csv`` per launch: a resumed run never overwrites earlier logs."""
+    parts = sorted((run_dir / "csv").glob("part-*"))
+    return CSVLogger(run_dir / "csv", name="", version=f"part-{len(parts)}")
 
 
 def _trainer_kwargs(cfg: RunConfig, precision: str) -> dict[str, Any]:
     t = cfg.train
-    return dict(accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
-                num_nodes=t.num_nodes, precision=precision, sync_batchnorm=t.sync_batchnorm)
+    return dict(
+        accelerator=t.accelerator,
+        devices=t.devices,
+        strategy=t.strategy,
+        num_nodes=t.num_nodes,
+        precision=precision,
+        sync_batchnorm=t.sync_batchnorm,
+    )
 
 
 def _total_steps(cfg: RunConfig, steps_per_epoch: int | None) -> int:
@@ -148,7 +202,9 @@ def _total_steps(cfg: RunConfig, steps_per_epoch: int | None) -> int:
     if steps_per_epoch is None:
         raise ConfigError("a streamed source has no length: set train.max_steps")
     if steps_per_epoch < 1:
-        raise ConfigError(f"data.batch_size {cfg.data.batch_size} is larger than the dataset per device")
+        raise ConfigError(
+            f"data.batch_size {cfg.data.batch_size} is larger than the dataset per device"
+        )
     return steps_per_epoch * cfg.train.max_epochs
 
 
@@ -167,8 +223,14 @@ def _online_knn(cfg: RunConfig, train_set: Any) -> OnlineKNN | None:
     queries = labeled_subset(queries_full, cfg.eval.knn_query_size, cfg.train.seed)
     if queries is None:
         return None
-    return OnlineKNN(bank, queries, cfg.eval.knn_every_n_epochs, cfg.eval.knn_k,
-                     cfg.eval.knn_temperature, cfg.eval.batch_size)
+    return OnlineKNN(
+        bank,
+        queries,
+        cfg.eval.knn_every_n_epochs,
+        cfg.eval.knn_k,
+        cfg.eval.knn_temperature,
+        cfg.eval.batch_size,
+    )
 
 
 def _progress_bar() -> L.Callback:
@@ -176,5 +238,3 @@ def _progress_bar() -> L.Callback:
         return RichProgressBar()
     except ModuleNotFoundError:  # rich is a dependency, but keep training if it is broken
         return TQDMProgressBar()
-
-

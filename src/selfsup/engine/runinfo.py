@@ -14,15 +14,30 @@ from typing import Any
 
 import torch
 
-PACKAGES = ("selfsup", "torch", "torchvision", "timm", "lightning", "kornia", "numpy", "scikit-learn")
+PACKAGES = (
+    "selfsup",
+    "torch",
+    "torchvision",
+    "timm",
+    "lightning",
+    "kornia",
+    "numpy",
+    "scikit-learn",
+)
 
 
 def git_commit() -> str | None:
     """The commit of the selfsup checkout in use (None when not installed from git)."""
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None

@@ -17,8 +17,9 @@ class ResumableSampler(Sampler[int]):
     the run restarts exactly where its checkpoint left off.
     """
 
-    def __init__(self, length: int, seed: int = 0, shuffle: bool = True, rank: int = 0,
-                 world_size: int = 1) -> None:
+    def __init__(
+        self, length: int, seed: int = 0, shuffle: bool = True, rank: int = 0, world_size: int = 1
+    ) -> None:
         if length <= 0:
             raise ValueError("cannot sample from an empty dataset")
         if not 0 <= rank < world_size:

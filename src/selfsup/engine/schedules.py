@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 
-def warmup_cosine(step: int, total_steps: int, warmup_steps: int, final_ratio: float = 0.0) -> float:
+def warmup_cosine(
+    step: int, total_steps: int, warmup_steps: int, final_ratio: float = 0.0
+) -> float:
     """Multiplier for the base value at ``step``: linear warmup, then cosine to ``final_ratio``.
 
     The warmup ramps from 1/warmup_steps (never exactly 0, so step 0 still learns) to 1.

@@ -34,9 +34,10 @@ class Method(nn.Module):
     modality: ClassVar[str] = "image"
     requires_tokens: ClassVar[bool] = False
 
-    def __init__(self, backbone: Backbone) -> None:
+    def __init__(self, backbone: Backbone, augment: nn.Module | None = None) -> None:
         super().__init__()
         self.backbone = backbone
+        self.augment = augment
 
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
@@ -50,3 +51,12 @@ class Method(nn.Module):
     def encoder(self) -> Backbone:
         """The backbone whose features are evaluated and exported."""
         return self.backbone
+
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic preprocessing of a raw batch for evaluation (resize + normalise)."""
+        eval_view = getattr(self.augment, "eval_view", None)
+        return eval_view(x) if callable(eval_view) else x
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluation features ``[B, D]`` of a raw batch: what kNN, probes and exports see."""
+        return self.encoder().forward_features(self.eval_input(x))

@@ -24,15 +24,23 @@ class SimCLR(Method):
         gather: use negatives from all DDP ranks (gradients flow back to every rank).
     """
 
-    def __init__(self, backbone: Backbone, augment: nn.Module, temperature: float = 0.5,
-                 proj_hidden_dim: int = 2048, proj_out_dim: int = 128, gather: bool = True) -> None:
-        super().__init__(backbone)
-        self.augment = augment
+    def __init__(
+        self,
+        backbone: Backbone,
+        augment: nn.Module,
+        temperature: float = 0.5,
+        proj_hidden_dim: int = 2048,
+        proj_out_dim: int = 128,
+        gather: bool = True,
+    ) -> None:
+        super().__init__(backbone, augment)
         self.head = SimCLRProjectionHead(backbone.feature_dim, proj_hidden_dim, proj_out_dim)
         self.loss = NTXentLoss(temperature=temperature, gather=gather)
 
-    def training_step(self, batch: Batch, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.augment(batch["input"], generator=generator)
+    def training_step(
+        self, batch: Batch, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
         n = view_a.shape[0]
         # One backbone pass over both views: [2N, C, H, W] -> [2N, D] -> [2N, out].
         h = self.backbone.forward_features(torch.cat([view_a, view_b]))

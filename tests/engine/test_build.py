@@ -1,0 +1,63 @@
+"""Config -> objects: names, arguments and method/backbone compatibility are checked first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from torch import nn
+
+from selfsup.config.load import load_config
+from selfsup.engine.build import build_method, build_split
+from selfsup.methods.base import Method
+from selfsup.methods.registry import METHODS
+from selfsup.registry import ConfigError
+
+BASE = ["backbone.name=resnet_tiny", "augment.name=simclr", "method.name=simclr"]
+
+
+@pytest.fixture
+def token_method() -> Iterator[str]:
+    class NeedsTokens(Method):
+        """A stand-in for masked-token methods."""
+
+        requires_tokens = True
+
+        def __init__(self, backbone: nn.Module, augment: nn.Module) -> None:
+            super().__init__(backbone)  # type: ignore[arg-type]
+
+    METHODS.register("needs_tokens_probe")(NeedsTokens)
+    yield "needs_tokens_probe"
+    METHODS.unregister("needs_tokens_probe")
+
+
+def test_token_method_on_a_cnn_is_a_config_error(token_method: str) -> None:
+    cfg = load_config(None, [*BASE, f"method.name={token_method}"])
+    with pytest.raises(ConfigError, match="needs a backbone with tokens; 'resnet_tiny' has none"):
+        build_method(cfg)
+    cfg = load_config(
+        None,
+        [
+            *BASE,
+            f"method.name={token_method}",
+            "backbone.name=vit_tiny",
+            "backbone.img_size=32",
+            "backbone.patch_size=4",
+        ],
+    )
+    assert build_method(cfg).backbone.has_tokens
+
+
+def test_wrong_argument_types_are_caught_before_building() -> None:
+    cfg = load_config(None, [*BASE, "backbone.cifar_stem=maybe"])
+    with pytest.raises(ConfigError, match=r"'backbone\.cifar_stem' expects bool"):
+        build_method(cfg)
+    cfg = load_config(None, [*BASE, "augment.sise=32"])
+    with pytest.raises(ConfigError, match="did you mean 'size'"):
+        build_method(cfg)
+
+
+def test_missing_data_path_is_one_line() -> None:
+    cfg = load_config(None, [*BASE, "data.source=folder", "data.path=/nowhere/at/all"])
+    with pytest.raises(ConfigError, match="/nowhere/at/all"):
+        build_split(cfg, "train")

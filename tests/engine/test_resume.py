@@ -1,0 +1,106 @@
+"""A run killed after step k and resumed gives the same losses as an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pytest
+
+from selfsup.config.load import load_config, save_config
+from selfsup.engine.run import pretrain, resume_run
+
+TOTAL_STEPS = 24  # digits train has 1,347 images: 21 steps of 64 per epoch, so this crosses one
+OVERRIDES = [
+    "data.source=digits",
+    "data.batch_size=64",
+    "backbone.name=resnet_tiny",
+    "augment.name=simclr",
+    "augment.size=8",
+    "method.name=simclr",
+    "method.proj_hidden_dim=64",
+    "method.proj_out_dim=32",
+    "optim.name=lars",
+    "optim.warmup_epochs=0.2",
+    f"train.max_steps={TOTAL_STEPS}",
+    "train.checkpoint_every_n_steps=1",
+    "train.keep_last=2",
+    "train.progress=false",
+    "eval.knn_every_n_epochs=0",
+    "train.seed=7",
+]
+
+
+class LossRecorder(L.Callback):
+    def __init__(self) -> None:
+        self.losses: dict[int, float] = {}
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self.losses[trainer.global_step] = float(outputs["loss"])
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, sys
+    import lightning as L
+    from selfsup.config.load import load_config
+    from selfsup.engine.run import pretrain
+
+    class Kill(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if trainer.global_step == int(sys.argv[3]):
+                os._exit(9)  # like a power cut: no clean-up, no final checkpoint
+
+    pretrain(load_config(sys.argv[1]), run_dir=sys.argv[2], extra_callbacks=[Kill()])
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [5, 21])
+def test_resume_repeats_uninterrupted_losses(tmp_path: Path, kill_after: int) -> None:
+    cfg = load_config(None, OVERRIDES)
+    reference = LossRecorder()
+    pretrain(cfg, run_dir=tmp_path / "straight", extra_callbacks=[reference])
+    assert len(reference.losses) == TOTAL_STEPS
+
+    config_file = tmp_path / "config.yaml"
+    save_config(cfg, config_file)
+    run_dir = tmp_path / "killed"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, str(config_file), str(run_dir), str(kill_after)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 9, proc.stderr[-2000:]
+
+    resumed = LossRecorder()
+    result = resume_run(run_dir, extra_callbacks=[resumed])
+    assert result.global_step == TOTAL_STEPS
+    assert sorted(resumed.losses) == list(range(kill_after + 1, TOTAL_STEPS + 1))
+    for step, loss in resumed.losses.items():
+        assert loss == pytest.approx(reference.losses[step], rel=1e-5, abs=1e-6), step
+
+
+def test_resume_without_checkpoint_is_a_config_error(tmp_path: Path) -> None:
+    from selfsup.registry import ConfigError
+
+    cfg = load_config(None, OVERRIDES)
+    save_config(cfg, tmp_path / "config.yaml")
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        resume_run(tmp_path)

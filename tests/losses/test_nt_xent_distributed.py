@@ -1,0 +1,159 @@
+"""NTXentLoss under DDP: 2 gloo CPU ranks with different data == 1 process on the joined batch.
+
+SyncBatchNorm refuses CPU tensors in this torch ("expected input tensor to be on GPU"), so the
+model is a BN-free MLP; the check is about the loss's cross-rank gradients, not about BN.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+import selfsup.losses.nt_xent as nt_xent_module
+from selfsup.losses import NTXentLoss
+from selfsup.nn import gather_nograd, rank
+
+WORLD = 2
+IN_DIM, OUT_DIM, TEMPERATURE = 6, 5, 0.3
+PER_RANK_SIZES = (1, 4)  # 1 sample per rank only has negatives thanks to the other rank
+TIMEOUT_S = 60.0
+
+
+def make_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(IN_DIM, 16), nn.ReLU(), nn.Linear(16, OUT_DIM))
+
+
+def joined_batch(n_global: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views [n_global, IN_DIM] of a fixed batch; rank r owns rows r*N .. (r+1)*N - 1."""
+    gen = torch.Generator().manual_seed(n_global)
+    x_a = torch.randn(n_global, IN_DIM, generator=gen)
+    return x_a, x_a + 0.3 * torch.randn(n_global, IN_DIM, generator=gen)
+
+
+def loss_and_grads(
+    model: nn.Module, x_a: torch.Tensor, x_b: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    model.zero_grad(set_to_none=True)
+    z_a, z_b = model(torch.cat([x_a, x_b])).chunk(2)  # one forward call per step, as DDP wants
+    loss = NTXentLoss(temperature=TEMPERATURE, gather=True)(z_a, z_b)
+    loss.backward()
+    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    grads = {}
+    for name, p in inner.named_parameters():
+        assert p.grad is not None, name
+        grads[name] = p.grad.detach().clone()
+    return {"loss": loss.detach(), **grads}
+
+
+def gather_local_grad_only(x: torch.Tensor) -> torch.Tensor:
+    """The classic mistake: other ranks' rows gathered without gradient, own rows kept local."""
+    n, r = x.shape[0], rank()
+    gathered = gather_nograd(x)
+    return torch.cat([gathered[: r * n], x, gathered[(r + 1) * n :]])
+
+
+def worker(rank_: int, port: int, out_dir: str) -> None:
+    """One DDP rank: its own half of each joined batch, results saved for the parent to check."""
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    torch.set_num_threads(1)
+    dist.init_process_group(
+        "gloo", rank=rank_, world_size=WORLD, timeout=datetime.timedelta(seconds=TIMEOUT_S)
+    )
+    try:
+        model = nn.parallel.DistributedDataParallel(make_model())
+        differentiable_gather = nt_xent_module.gather_ranks
+        results: dict[str, dict[str, torch.Tensor]] = {}
+        for n in PER_RANK_SIZES:
+            x_a, x_b = joined_batch(WORLD * n)
+            mine = slice(rank_ * n, (rank_ + 1) * n)
+            results[f"gather/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
+            nt_xent_module.gather_ranks = gather_local_grad_only
+            results[f"local_grad_only/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
+            nt_xent_module.gather_ranks = differentiable_gather
+        torch.save(results, Path(out_dir) / f"rank{rank_}.pt")
+        dist.barrier()  # no rank tears down the group while another still uses it
+    finally:
+        dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_ranks(out_dir: Path) -> list[dict[str, dict[str, torch.Tensor]]]:
+    """Fork the ranks, wait at most TIMEOUT_S, and load what each saved.
+
+    Fork (as DataLoader workers do, with one thread per child) instead of spawn: spawned ranks
+    would each re-import torch and the torch._dynamo that DDP pulls in, which costs seconds.
+    """
+    importlib.import_module("torch._dynamo")  # once here, so the forked ranks inherit it
+
+    context = mp.start_processes(
+        worker, args=(free_port(), str(out_dir)), nprocs=WORLD, join=False, start_method="fork"
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        while not context.join(timeout=max(deadline - time.monotonic(), 0.1)):
+            if time.monotonic() > deadline:
+                pytest.fail(f"DDP ranks did not finish within {TIMEOUT_S:.0f} s")
+    finally:
+        for process in context.processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+    return [torch.load(out_dir / f"rank{r}.pt") for r in range(WORLD)]
+
+
+@pytest.fixture(scope="module")
+def rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    return run_ranks(tmp_path_factory.mktemp("ddp"))
+
+
+@pytest.mark.parametrize("n", PER_RANK_SIZES)
+def test_ddp_loss_and_every_gradient_match_one_process(rank_results: list[dict], n: int) -> None:
+    x_a, x_b = joined_batch(WORLD * n)
+    reference = loss_and_grads(make_model(), x_a, x_b)
+    per_rank = [r[f"gather/{n}"] for r in rank_results]
+
+    assert not torch.allclose(per_rank[0]["loss"], per_rank[1]["loss"])  # different data
+    mean_loss = sum(r["loss"] for r in per_rank) / WORLD
+    torch.testing.assert_close(mean_loss, reference["loss"], atol=1e-5, rtol=0)
+    names = [k for k in reference if k != "loss"]
+    assert len(names) == 4
+    for result in per_rank:
+        for name in names:
+            torch.testing.assert_close(result[name], reference[name], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("n", PER_RANK_SIZES)
+def test_gather_without_cross_rank_gradient_would_be_caught(
+    rank_results: list[dict], n: int
+) -> None:
+    # Same forward value, but gradients miss the other ranks' terms: the check above can fail.
+    x_a, x_b = joined_batch(WORLD * n)
+    reference = loss_and_grads(make_model(), x_a, x_b)
+    per_rank = [r[f"local_grad_only/{n}"] for r in rank_results]
+    mean_loss = sum(r["loss"] for r in per_rank) / WORLD
+    torch.testing.assert_close(mean_loss, reference["loss"], atol=1e-5, rtol=0)
+    worst = max(
+        (per_rank[0][name] - reference[name]).abs().max().item()
+        for name in reference
+        if name != "loss"
+    )
+    assert worst > 1e-3

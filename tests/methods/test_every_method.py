@@ -1,0 +1,45 @@
+"""Every registered method trains for a few steps on a tiny CPU batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from selfsup.augment import create_augment
+from selfsup.backbones import create_backbone
+from selfsup.methods import create_method, list_methods
+from selfsup.methods.registry import METHODS
+
+SMALL_BACKBONE = {False: ("resnet_tiny", {}), True: ("vit_tiny", {"img_size": 16, "patch_size": 4})}
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_method_trains_five_steps(name: str) -> None:
+    torch.manual_seed(0)
+    needs_tokens = getattr(METHODS.get(name), "requires_tokens", False)
+    backbone_name, kwargs = SMALL_BACKBONE[needs_tokens]
+    method = create_method(
+        name,
+        backbone=create_backbone(backbone_name, **kwargs),
+        augment=create_augment("simclr", size=16),
+    )
+    before = {k: v.detach().clone() for k, v in method.state_dict().items()}
+    opt = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
+    images = torch.randint(0, 256, (8, 3, 20, 20), dtype=torch.uint8)
+    batch = {"input": images, "label": torch.full((8,), -1)}
+    gen = torch.Generator().manual_seed(0)
+    for step in range(5):
+        out = method.training_step(batch, generator=gen)
+        assert torch.isfinite(out["loss"]), step
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        method.on_step_end(step + 1, 5)
+    changed = [
+        k
+        for k, v in method.state_dict().items()
+        if v.is_floating_point() and not torch.equal(v, before[k])
+    ]
+    assert any(k.startswith("backbone.") for k in changed)
+    if "embedding" in out:
+        assert out["embedding"].shape[0] == 8 and not out["embedding"].requires_grad
