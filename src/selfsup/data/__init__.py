@@ -1,1 +1,39 @@
-"""selfsup.data"""
+"""Data sources: decode images into ``uint8 [3, H, W]`` items; augmentation happens later.
+
+An item is ``{"input": uint8 [3, H, W], "label": int}`` (label -1 when unlabelled); a batch from
+:func:`collate` is ``{"input": uint8 [B, 3, H, W], "label": int64 [B]}``. Sources are built by
+name with :func:`build_dataset` ("folder", "shards", "digits").
+"""
+
+from selfsup.data.bundled import load_digits
+from selfsup.data.collate import Batch, Item, collate
+from selfsup.data.decode import BadImage, decode_image
+from selfsup.data.images import LazyImageDataset, load_image_folder
+from selfsup.data.shards import TarShardDataset, write_shards
+from selfsup.data.skips import SkipLog
+from selfsup.data.sources import (
+    DATA_SOURCES,
+    build_dataset,
+    list_data_sources,
+    register_data_source,
+)
+from selfsup.data.tensor_dataset import ImageTensorDataset
+
+__all__ = [
+    "DATA_SOURCES",
+    "BadImage",
+    "Batch",
+    "ImageTensorDataset",
+    "Item",
+    "LazyImageDataset",
+    "SkipLog",
+    "TarShardDataset",
+    "build_dataset",
+    "collate",
+    "decode_image",
+    "list_data_sources",
+    "load_digits",
+    "load_image_folder",
+    "register_data_source",
+    "write_shards",
+]

@@ -1,0 +1,52 @@
+"""Items -> batch: stack what decoded, drop (and count) what did not.
+
+An item is ``{"input": uint8 [3, H, W], "label": int}`` (label -1 when unlabelled); lazy
+datasets yield ``None`` for a file that failed to decode. A batch is
+``{"input": uint8 [B, 3, H, W], "label": int64 [B]}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import torch
+
+from selfsup.data.skips import SkipLog
+
+
+class Item(TypedDict):
+    """One decoded sample."""
+
+    input: torch.Tensor
+    label: int
+
+
+Batch = dict[str, torch.Tensor]
+"""A collated batch: ``input`` and ``label`` tensors with a leading batch dimension."""
+
+DROPPED = "dropped by collate"
+
+
+def collate(items: Sequence[Item | None], skips: SkipLog | None = None) -> Batch:
+    """Stack ``items`` into a batch, dropping ``None`` entries (counted into ``skips``).
+
+    If every item was dropped the batch has zero rows (``input`` of shape ``[0]``); training
+    loops should skip such batches. Images of different sizes raise a one-line ValueError.
+    """
+    kept = [item for item in items if item is not None]
+    if skips is not None:
+        skips.add("", DROPPED, len(items) - len(kept))
+    if not kept:
+        empty = torch.empty(0, dtype=torch.uint8)
+        return {"input": empty, "label": torch.empty(0, dtype=torch.int64)}
+    shapes = {tuple(item["input"].shape) for item in kept}
+    if len(shapes) > 1:
+        a, b = sorted(shapes)[:2]
+        raise ValueError(
+            f"inputs in one batch differ in shape ({list(a)} vs {list(b)}); "
+            "set an image size (data.size) so every image is resized and centre-cropped"
+        )
+    inputs = torch.stack([item["input"] for item in kept])
+    labels = torch.tensor([int(item["label"]) for item in kept], dtype=torch.int64)
+    return {"input": inputs, "label": labels}

@@ -1,0 +1,75 @@
+"""Data sources by name: ``build_dataset("folder", "train", path=..., size=32)``.
+
+Each source is one registered factory whose typed keyword parameters are the schema of the
+``data.*`` config keys. Every factory takes ``split`` ("all", "train" or "val"), passed by
+:func:`build_dataset`; a new source (audio folders, text files) is one decorated function.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from torch.utils.data import Dataset
+
+from selfsup.data.bundled import load_digits
+from selfsup.data.images import load_image_folder
+from selfsup.data.shards import TarShardDataset
+from selfsup.registry import ConfigError, Registry
+
+DATA_SOURCES: Registry[Dataset[Any]] = Registry("data source")
+register_data_source = DATA_SOURCES.register
+
+Split = Literal["all", "train", "val"]
+
+
+@register_data_source("folder", modality="image")
+def folder(
+    path: str,
+    split: Split = "all",
+    size: int | None = None,
+    cache: bool = True,
+    val_fraction: float = 0.0,
+) -> Dataset[Any]:
+    """An image folder (class subfolders give labels); "val" is the last ``val_fraction`` of
+    each class by file name. ``cache`` decodes everything into memory up front."""
+    return load_image_folder(path, size=size, cache=cache, split=split, val_fraction=val_fraction)
+
+
+@register_data_source("shards", modality="image")
+def shards(
+    path: str,
+    split: Split = "all",
+    size: int | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    val_path: str | None = None,
+) -> Dataset[Any]:
+    """Tar shards at ``path`` (a directory, glob or file); split "val" reads ``val_path``,
+    unshuffled."""
+    if split == "val":
+        if val_path is None:
+            raise ConfigError("split 'val' of data source 'shards' needs 'data.val_path'")
+        return TarShardDataset(val_path, size=size, shuffle=False, seed=seed)
+    return TarShardDataset(path, size=size, shuffle=shuffle, seed=seed)
+
+
+@register_data_source("digits", modality="image")
+def digits(split: Split = "all") -> Dataset[Any]:
+    """scikit-learn's bundled 8x8 digits; "train" 1,347 / "val" the fixed 450-image test set."""
+    return load_digits("test" if split == "val" else split)
+
+
+def build_dataset(source: str, split: str = "all", **kwargs: Any) -> Dataset[Any]:
+    """Build data source ``source``'s ``split``; ``kwargs`` are its ``data.*`` keys.
+
+    Unknown sources and keys, wrong types and missing keys raise a one-line ConfigError.
+    """
+    DATA_SOURCES.validate(source, kwargs, where="data", skip=("split",))
+    if split not in ("all", "train", "val"):
+        raise ConfigError(f"split must be one of all, train, val, got '{split}'")
+    return DATA_SOURCES.create(source, split=split, **kwargs)
+
+
+def list_data_sources() -> list[str]:
+    """Names of all registered data sources."""
+    return DATA_SOURCES.names()
