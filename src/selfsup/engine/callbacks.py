@@ -43,6 +43,23 @@ class Throughput(L.Callback):
         self._times = []  # the gap across epoch boundaries (checkpoints, kNN) is not throughput
 
 
+class EpochData(L.Callback):
+    """Per-epoch data chores: reshuffle streamed shards, and report files skipped as unreadable."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        set_epoch = getattr(self.dataset, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(trainer.current_epoch)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        report = getattr(self.dataset, "report_skips", None)
+        if callable(report):
+            report()
+
+
 class OnlineKNN(L.Callback):
     """Every ``every_n_epochs`` (and after the last), kNN top-1 of the current encoder.
 

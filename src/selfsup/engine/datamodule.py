@@ -48,7 +48,8 @@ class SSLDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
         if isinstance(self.dataset, IterableDataset):
-            return DataLoader(self.dataset, **kwargs)
+            # Fresh workers each epoch, so they see the shard order set by set_epoch.
+            return DataLoader(self.dataset, **{**kwargs, "persistent_workers": False})
         self.sampler = ResumableSampler(
             len(self.dataset),  # type: ignore[arg-type]
             seed=self.seed,

@@ -54,7 +54,9 @@ class SSLModule(L.LightningModule):
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
 
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
+        if batch["label"].numel() == 0:  # every file of this batch was unreadable: skip the step
+            return None
         device = batch["input"].device
         gen = torch.Generator(device=device)
         gen.manual_seed(step_seed(self.seed + 1, self.global_step, self.global_rank))

@@ -18,7 +18,7 @@ from selfsup.config.load import load_config, save_config
 from selfsup.config.schema import RunConfig
 from selfsup.data.collate import collate
 from selfsup.engine.build import build_method, build_split
-from selfsup.engine.callbacks import OnlineKNN, Throughput
+from selfsup.engine.callbacks import EpochData, OnlineKNN, Throughput
 from selfsup.engine.checkpoint import AtomicCheckpointIO, checkpoint_dir, latest_checkpoint
 from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.module import SSLModule
@@ -118,6 +118,7 @@ def pretrain(
             auto_insert_metric_name=False,
         ),
         Throughput(global_batch),
+        EpochData(train_set),
     ]
     knn = _online_knn(cfg, train_set)
     if knn is not None:
