@@ -1,1 +1,10 @@
-"""selfsup.backbones"""
+"""Encoders behind one interface, created by name: ``create_backbone("resnet18", cifar_stem=True)``.
+
+Importing this package registers every backbone module below.
+"""
+
+from selfsup.backbones import resnet, vit
+from selfsup.backbones.base import Backbone
+from selfsup.backbones.registry import create_backbone, list_backbones, register_backbone
+
+__all__ = ["Backbone", "create_backbone", "list_backbones", "register_backbone", "resnet", "vit"]

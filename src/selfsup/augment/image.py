@@ -1,0 +1,45 @@
+"""Registered image view recipes. Each is a list of ``ViewSpec`` handed to ``ImageViews``."""
+
+from __future__ import annotations
+
+from selfsup.augment.registry import register_augment
+from selfsup.augment.spec import ViewSpec
+from selfsup.augment.views import ImageViews
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.247, 0.243, 0.261)
+
+
+@register_augment("simclr", modality="image")
+def simclr(
+    size: int = 32,
+    scale_min: float = 0.08,
+    color_strength: float = 0.5,
+    jitter_p: float = 0.8,
+    gray_p: float = 0.2,
+    blur_p: float = 0.0,
+    flip_p: float = 0.5,
+    mean: tuple[float, float, float] = CIFAR_MEAN,
+    std: tuple[float, float, float] = CIFAR_STD,
+) -> ImageViews:
+    """SimCLR's two identically distributed views (Chen et al. 2020, appendix A).
+
+    Random resized crop (scale ``[scale_min, 1]``, ratio 3/4-4/3), flip, colour jitter with
+    strength s (brightness, contrast, saturation 0.8s, hue 0.2s) with probability ``jitter_p``,
+    grayscale with ``gray_p``, Gaussian blur (sigma 0.1-2, kernel ~10% of size) with ``blur_p``.
+    The paper uses s = 1 and blur 0.5 on ImageNet; CIFAR recipes use s = 0.5 and no blur.
+    """
+    s = color_strength
+    spec = ViewSpec(
+        size=size,
+        scale=(scale_min, 1.0),
+        flip_p=flip_p,
+        jitter_p=jitter_p,
+        brightness=0.8 * s,
+        contrast=0.8 * s,
+        saturation=0.8 * s,
+        hue=0.2 * s,
+        gray_p=gray_p,
+        blur_p=blur_p,
+    )
+    return ImageViews([spec, spec], mean=mean, std=std)

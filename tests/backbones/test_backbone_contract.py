@@ -1,0 +1,87 @@
+"""Every registered backbone honours the Backbone interface on tiny inputs."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+from torch import nn
+
+from selfsup.backbones import Backbone, create_backbone, list_backbones
+from selfsup.registry import ConfigError
+
+BATCH, SIZE, PATCH = 2, 32, 4
+
+
+@functools.cache
+def _build(name: str) -> Backbone:
+    torch.manual_seed(0)
+    kwargs = {"img_size": SIZE, "patch_size": PATCH} if name.startswith("vit") else {}
+    return create_backbone(name, **kwargs)
+
+
+def tiny(name: str) -> Backbone:
+    """The backbone at its smallest sensible configuration for a 32 px test (built once)."""
+    model = _build(name).train()
+    model.zero_grad(set_to_none=True)
+    return model
+
+
+def images() -> torch.Tensor:
+    return torch.randn(BATCH, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1))
+
+
+def test_registry_lists_all_vision_backbones() -> None:
+    expected = {"resnet18", "resnet34", "resnet50", "resnet_small", "resnet_tiny"}
+    expected |= {"vit_tiny", "vit_small", "vit_base"}
+    assert expected <= set(list_backbones())
+
+
+@pytest.mark.parametrize("name", list_backbones())
+def test_features_shape_finite_and_gradients_reach_input_layer(name: str) -> None:
+    model = tiny(name)
+    assert isinstance(model, Backbone)
+    feats = model.forward_features(images())
+    assert feats.shape == (BATCH, model.feature_dim)
+    assert torch.isfinite(feats).all()
+    # A random readout so no gradient can cancel by symmetry.
+    readout = torch.randn(model.feature_dim, generator=torch.Generator().manual_seed(2))
+    (feats @ readout).sum().backward()
+    first_layer = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    assert first_layer.weight.grad is not None
+    assert first_layer.weight.grad.abs().sum() > 0
+    missing = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", list_backbones())
+def test_tokens_shape_for_token_models(name: str) -> None:
+    model = tiny(name)
+    if not model.has_tokens:
+        with pytest.raises(TypeError):
+            model.forward_tokens(images())
+        return
+    tokens = model.forward_tokens(images())
+    assert tokens.shape == (BATCH, 1 + (SIZE // PATCH) ** 2, model.feature_dim)
+
+
+@pytest.mark.parametrize("name", list_backbones())
+def test_channels_last_matches_contiguous(name: str) -> None:
+    model = tiny(name).eval()
+    x = images()
+    with torch.no_grad():
+        ref = model(x)
+        model.to(memory_format=torch.channels_last)
+        try:
+            out = model(x.contiguous(memory_format=torch.channels_last))
+        finally:
+            model.to(memory_format=torch.contiguous_format)
+    # Kernels differ by layout, so compare at float32 rounding relative to the output's scale.
+    scale = ref.abs().max().item()
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_unknown_name_names_the_closest() -> None:
+    with pytest.raises(ConfigError, match="resnet18"):
+        create_backbone("resnet81")
