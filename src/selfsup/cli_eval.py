@@ -75,7 +75,9 @@ def run_eval(args: argparse.Namespace) -> int:
     train = dataset_from_spec(args.train, args.size, args.val_fraction)
     test = dataset_from_spec(args.test, args.size, args.val_fraction)
     method = method.to(args.device)
-    splits = extract_splits(method.embed, train, test, batch_size=args.batch_size, device=args.device)
+    splits = extract_splits(
+        method.embed, train, test, batch_size=args.batch_size, device=args.device
+    )
     if args.protocol == "knn":
         result: dict[str, Any] = knn_protocol(splits, k=args.k, temperature=args.temperature)
     else:
