@@ -25,10 +25,17 @@ def test_preset_builds(preset: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not CIFAR.is_dir(), reason="needs ../shared/data/cifar10")
 def test_cpu_preset_trains_on_cifar10(tmp_path: Path) -> None:
-    cfg = load_config(ROOT / "configs" / "simclr-cifar10-cpu.yaml", [
-        f"data.path={CIFAR}", "data.batch_size=32", "train.max_steps=3", "train.progress=false",
-        "eval.knn_every_n_epochs=0", "method.proj_hidden_dim=64",
-    ])
+    cfg = load_config(
+        ROOT / "configs" / "simclr-cifar10-cpu.yaml",
+        [
+            f"data.path={CIFAR}",
+            "data.batch_size=32",
+            "train.max_steps=3",
+            "train.progress=false",
+            "eval.knn_every_n_epochs=0",
+            "method.proj_hidden_dim=64",
+        ],
+    )
     result = pretrain(cfg, run_dir=tmp_path / "run")
     assert result.global_step == 3
     assert result.last_checkpoint is not None and result.last_checkpoint.is_file()

@@ -13,8 +13,9 @@ from selfsup.quickstart import run_quickstart
 
 @pytest.mark.slow
 def test_short_quickstart_and_cli_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    summary = run_quickstart(output_dir=str(tmp_path), epochs=2, show=False,
-                             overrides=["train.progress=false"])
+    summary = run_quickstart(
+        output_dir=str(tmp_path), epochs=2, show=False, overrides=["train.progress=false"]
+    )
     rows = summary["rows"]
     assert set(rows) == {"raw pixels", "random init", "pretrained"}
     for row in rows.values():
@@ -27,8 +28,22 @@ def test_short_quickstart_and_cli_eval(tmp_path: Path, capsys: pytest.CaptureFix
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
 
     out = tmp_path / "knn.json"
-    code = main(["eval", "knn", "--checkpoint", str(run_dir), "--train", "digits:train",
-                 "--test", "digits:test", "--k", "20", "--json", str(out)])
+    code = main(
+        [
+            "eval",
+            "knn",
+            "--checkpoint",
+            str(run_dir),
+            "--train",
+            "digits:train",
+            "--test",
+            "digits:test",
+            "--k",
+            "20",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     # The CLI rebuilds the model from the checkpoint alone: same accuracy (up to float ties).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from selfsup.registry import ConfigError
@@ -39,7 +40,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _quickstart(args: argparse.Namespace) -> int:
     from selfsup.quickstart import run_quickstart
 
-    run_quickstart(output_dir=args.output_dir, epochs=args.epochs)
+    run_quickstart(output_dir=args.output_dir, epochs=args.epochs, overrides=args.overrides)
     return 0
 
 
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quickstart", help="SimCLR on the bundled digits, then a kNN/linear table")
     p.add_argument("--output-dir", default="runs", help="where the run directory goes")
     p.add_argument("--epochs", type=int, default=None, help="pretraining epochs (default: preset)")
+    p.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. train.seed=1")
     p.set_defaults(fn=_quickstart)
 
     sub.add_parser("methods", help="list registered methods").set_defaults(fn=_list("method"))
@@ -84,14 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """selfsup's own messages at INFO; Lightning's start-up chatter only with ``--verbose``."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    ours = logging.getLogger("selfsup")
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if verbose else logging.INFO)
+    import lightning.pytorch  # noqa: F401  (it sets its own log level on import; override after)
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.INFO if verbose else logging.WARNING)
+    if not verbose:  # deprecation notices from inside Lightning are not the user's to act on
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; config problems print one line and exit with code 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         return int(args.fn(args))
     except ConfigError as e:

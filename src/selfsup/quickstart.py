@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,6 @@ PRESET: dict[str, Any] = {
         "max_epochs": 60,
         "checkpoint_every_n_steps": 200,
         "keep_last": 2,
-        "run_name": "quickstart",
         "log_every_n_steps": 5,
     },
     "eval": {"knn_every_n_epochs": 20, "knn_k": 20, "knn_temperature": 0.1},
@@ -61,7 +61,8 @@ def quickstart_config(
     output_dir: str = "runs", epochs: int | None = None, overrides: list[str] | None = None
 ) -> Any:
     """The quickstart's run config (a normal RunConfig: it can be saved and rerun)."""
-    extra = [f"train.output_dir={output_dir}"]
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    extra = [f"train.output_dir={output_dir}", f"train.run_name=quickstart-{stamp}"]
     if epochs is not None:
         extra.append(f"train.max_epochs={epochs}")
     return build_config(apply_overrides(PRESET, [*extra, *(overrides or [])]))

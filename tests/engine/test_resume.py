@@ -104,3 +104,12 @@ def test_resume_without_checkpoint_is_a_config_error(tmp_path: Path) -> None:
     save_config(cfg, tmp_path / "config.yaml")
     with pytest.raises(ConfigError, match="nothing to resume"):
         resume_run(tmp_path)
+
+
+def test_fresh_run_refuses_to_overwrite_a_run(tmp_path: Path) -> None:
+    from selfsup.registry import ConfigError
+
+    cfg = load_config(None, [*OVERRIDES, "train.max_steps=1"])
+    pretrain(cfg, run_dir=tmp_path)
+    with pytest.raises(ConfigError, match="already holds a run; continue it with 'selfsup resume"):
+        pretrain(cfg, run_dir=tmp_path)

@@ -8,6 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import RichProgressBar
 from torch.utils.data import Dataset
 
 from selfsup.eval.features import extract_features
@@ -18,12 +19,16 @@ log = logging.getLogger("selfsup.engine")
 
 
 class Throughput(L.Callback):
-    """Logs samples/s over all ranks (``img_s``), smoothed over the last logging window."""
+    """Logs samples/s over all ranks (``img_s``), smoothed over the last ``window`` steps."""
 
-    def __init__(self, global_batch: int, window: int = 10) -> None:
-        self.global_batch = global_batch
+    def __init__(self, batch_size: int, window: int = 10) -> None:
+        self.batch_size = batch_size
         self.window = window
+        self.global_batch = batch_size
         self._times: list[float] = []
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.global_batch = self.batch_size * trainer.world_size
 
     def on_train_batch_end(
         self,
@@ -41,6 +46,15 @@ class Throughput(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._times = []  # the gap across epoch boundaries (checkpoints, kNN) is not throughput
+
+
+class ProgressBar(RichProgressBar):
+    """Rich progress bar (loss, images/s, online kNN, ETA) without Lightning's version number."""
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        items = super().get_metrics(trainer, pl_module)
+        items.pop("v_num", None)
+        return items
 
 
 class EpochData(L.Callback):

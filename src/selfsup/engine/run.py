@@ -11,14 +11,14 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from selfsup.config.load import load_config, save_config
 from selfsup.config.schema import RunConfig
 from selfsup.data.collate import collate
 from selfsup.engine.build import build_method, build_split
-from selfsup.engine.callbacks import EpochData, OnlineKNN, Throughput
+from selfsup.engine.callbacks import EpochData, OnlineKNN, ProgressBar, Throughput
 from selfsup.engine.checkpoint import AtomicCheckpointIO, checkpoint_dir, latest_checkpoint
 from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.module import SSLModule
@@ -68,6 +68,11 @@ def pretrain(
         ckpt_path = latest_checkpoint(run_dir)
         if ckpt_path is None:
             raise ConfigError(f"nothing to resume: no checkpoint in {checkpoint_dir(run_dir)}")
+    elif latest_checkpoint(run_dir) is not None:
+        raise ConfigError(
+            f"{run_dir} already holds a run; continue it with 'selfsup resume {run_dir}' "
+            "or choose another train.run_name"
+        )
     train_set = build_split(cfg, cfg.data.train_split)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
@@ -76,35 +81,6 @@ def pretrain(
     datamodule = SSLDataModule(
         train_set, cfg.data.batch_size, cfg.data.num_workers, cfg.train.seed, collate_fn=collate
     )
-    probe = L.Trainer(
-        logger=False,
-        **{
-            k: v
-            for k, v in trainer_kwargs.items()
-            if k in ("accelerator", "devices", "strategy", "num_nodes")
-        },
-    )
-    world = probe.world_size
-    global_batch = cfg.data.batch_size * world
-    steps_per_epoch = datamodule.batches_per_epoch(world)
-    total_steps = _total_steps(cfg, steps_per_epoch)
-    warmup = round(cfg.optim.warmup_epochs * steps_per_epoch) if steps_per_epoch else 0
-    lr = scaled_lr(cfg.optim.base_lr, global_batch)
-
-    if cfg.train.channels_last and method.backbone.channels_last:
-        method = method.to(memory_format=torch.channels_last)
-    if cfg.train.compile:
-        method.backbone.compile()
-    module = SSLModule(
-        method,
-        cfg.optim,
-        lr=lr,
-        total_steps=total_steps,
-        warmup_steps=min(warmup, total_steps),
-        seed=cfg.train.seed,
-    )
-    module.run_config = cfg.to_dict()
-
     callbacks: list[L.Callback] = [
         ModelCheckpoint(
             dirpath=checkpoint_dir(run_dir),
@@ -117,14 +93,14 @@ def pretrain(
             save_last=True,
             auto_insert_metric_name=False,
         ),
-        Throughput(global_batch),
+        Throughput(cfg.data.batch_size),
         EpochData(train_set),
     ]
     knn = _online_knn(cfg, train_set)
     if knn is not None:
         callbacks.append(knn)
     if cfg.train.progress:
-        callbacks.append(_progress_bar())
+        callbacks.append(ProgressBar())
     callbacks.extend(extra_callbacks or [])
 
     trainer = L.Trainer(
@@ -143,6 +119,20 @@ def pretrain(
         use_distributed_sampler=False,
         num_sanity_val_steps=0,
     )
+    world = trainer.world_size
+    global_batch = cfg.data.batch_size * world
+    steps_per_epoch = datamodule.batches_per_epoch(world)
+    total_steps = _total_steps(cfg, steps_per_epoch)
+    warmup = min(total_steps, round(cfg.optim.warmup_epochs * (steps_per_epoch or 0)))
+    lr = scaled_lr(cfg.optim.base_lr, global_batch)
+    if cfg.train.channels_last and method.backbone.channels_last:
+        method = method.to(memory_format=torch.channels_last)
+    if cfg.train.compile:
+        method.backbone.compile()
+    module = SSLModule(
+        method, cfg.optim, lr=lr, total_steps=total_steps, warmup_steps=warmup, seed=cfg.train.seed
+    )
+    module.run_config = cfg.to_dict()
     if trainer.is_global_zero:
         write_run_json(
             run_dir,
@@ -232,10 +222,3 @@ def _online_knn(cfg: RunConfig, train_set: Any) -> OnlineKNN | None:
         cfg.eval.knn_temperature,
         cfg.eval.batch_size,
     )
-
-
-def _progress_bar() -> L.Callback:
-    try:
-        return RichProgressBar()
-    except ModuleNotFoundError:  # rich is a dependency, but keep training if it is broken
-        return TQDMProgressBar()
