@@ -17,8 +17,9 @@ def _pretrain(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     result = pretrain(cfg, run_dir=args.run_dir)
-    print(f"run directory: {result.run_dir}")
-    print(f"last checkpoint: {result.last_checkpoint}")
+    if result.is_global_zero:
+        print(f"run directory: {result.run_dir}")
+        print(f"last checkpoint: {result.last_checkpoint}")
     return 0
 
 
@@ -26,8 +27,9 @@ def _resume(args: argparse.Namespace) -> int:
     from selfsup.engine.run import resume_run
 
     result = resume_run(args.run_dir, args.overrides)
-    print(f"run directory: {result.run_dir}")
-    print(f"last checkpoint: {result.last_checkpoint}")
+    if result.is_global_zero:
+        print(f"run directory: {result.run_dir}")
+        print(f"last checkpoint: {result.last_checkpoint}")
     return 0
 
 

@@ -39,7 +39,7 @@ def test_skip_resumes_mid_epoch_once() -> None:
 
 
 def test_atomic_save_keeps_old_file_on_failure(tmp_path: Path) -> None:
-    path = tmp_path / "checkpoints" / "last.ckpt"
+    path = tmp_path / "checkpoints" / "step-00000007.ckpt"
     atomic_torch_save({"step": 1}, path)
 
     class Boom:
@@ -49,5 +49,8 @@ def test_atomic_save_keeps_old_file_on_failure(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="disk full"):
         atomic_torch_save({"step": 2, "bad": Boom()}, path)
     assert torch.load(path)["step"] == 1
-    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temp file left behind
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+    assert latest_checkpoint(tmp_path) == path
+    older = path.parent / "epoch-0000-step-00000005.ckpt"
+    atomic_torch_save({"step": 5}, older)  # written later, but an earlier step
     assert latest_checkpoint(tmp_path) == path

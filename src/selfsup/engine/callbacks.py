@@ -115,9 +115,10 @@ class OnlineKNN(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
         last = epoch >= (trainer.max_epochs or 0) and trainer.max_epochs not in (None, -1)
-        if not (epoch % self.every_n_epochs == 0 or last):
-            return
+        if not (epoch % self.every_n_epochs == 0 or last) or not trainer.is_global_zero:
+            return  # one rank evaluates: the bank and queries are the same on every rank
         acc = self.evaluate(pl_module)
         self.history.append((trainer.global_step, acc))
-        pl_module.log("knn_top1", acc, prog_bar=True, on_step=False, on_epoch=True)
+        for logger in trainer.loggers:  # straight to the loggers: only this rank has the value
+            logger.log_metrics({"knn_top1": acc}, step=trainer.global_step)
         log.info("epoch %d step %d: online kNN top-1 %.2f%%", epoch, trainer.global_step, 100 * acc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -46,11 +47,18 @@ def checkpoint_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints"
 
 
+STEP_IN_NAME = re.compile(r"step-(\d+)")
+
+
+def checkpoint_step(path: Path) -> int:
+    """The optimizer step in a checkpoint's file name (-1 if the name has none)."""
+    match = STEP_IN_NAME.search(path.name)
+    return int(match.group(1)) if match else -1
+
+
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The checkpoint to resume from: ``last.ckpt`` if present, else the newest by step."""
-    ckpt_dir = checkpoint_dir(run_dir)
-    last = ckpt_dir / "last.ckpt"
-    if last.is_file():
-        return last
-    found = sorted(ckpt_dir.glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+    """The checkpoint to resume from: the highest step in the file names, newest file on ties."""
+    found = [p for p in checkpoint_dir(run_dir).glob("*.ckpt") if p.is_file()]
+    if not found:
+        return None
+    return max(found, key=lambda p: (checkpoint_step(p), p.stat().st_mtime))

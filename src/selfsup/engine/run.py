@@ -43,6 +43,7 @@ class PretrainResult:
     last_checkpoint: Path | None
     global_step: int
     knn_history: list[tuple[int, float]] = field(default_factory=list)
+    is_global_zero: bool = True
 
 
 def new_run_dir(cfg: RunConfig) -> Path:
@@ -82,17 +83,7 @@ def pretrain(
         train_set, cfg.data.batch_size, cfg.data.num_workers, cfg.train.seed, collate_fn=collate
     )
     callbacks: list[L.Callback] = [
-        ModelCheckpoint(
-            dirpath=checkpoint_dir(run_dir),
-            filename="step-{step:08d}",
-            every_n_train_steps=cfg.train.checkpoint_every_n_steps,
-            save_on_train_epoch_end=True,
-            save_top_k=cfg.train.keep_last,
-            monitor="global_step",
-            mode="max",
-            save_last=True,
-            auto_insert_metric_name=False,
-        ),
+        *_checkpointers(run_dir, cfg.train.checkpoint_every_n_steps, cfg.train.keep_last),
         Throughput(cfg.data.batch_size),
         EpochData(train_set),
     ]
@@ -155,6 +146,7 @@ def pretrain(
         last_checkpoint=latest_checkpoint(run_dir),
         global_step=trainer.global_step,
         knn_history=knn.history if knn is not None else [],
+        is_global_zero=trainer.is_global_zero,
     )
 
 
@@ -167,6 +159,19 @@ def resume_run(
     run_dir = Path(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
     return pretrain(cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks)
+
+
+def _checkpointers(run_dir: Path, every_n_steps: int, keep_last: int) -> list[ModelCheckpoint]:
+    """Every N steps and at each epoch end (Lightning wants one callback per trigger); each keeps
+    its newest ``keep_last``. File names carry the step, which is how the newest is found."""
+    common: dict[str, Any] = dict(dirpath=checkpoint_dir(run_dir), save_top_k=keep_last,
+                                  monitor="global_step", mode="max",
+                                  auto_insert_metric_name=False)
+    return [
+        ModelCheckpoint(filename="step-{step:08d}", every_n_train_steps=every_n_steps, **common),
+        ModelCheckpoint(filename="epoch-{epoch:04d}-step-{step:08d}", every_n_epochs=1,
+                        save_on_train_epoch_end=True, **common),
+    ]
 
 
 def _csv_logger(run_dir: Path) -> CSVLogger:
