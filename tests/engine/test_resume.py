@@ -13,6 +13,7 @@ import lightning as L
 import pytest
 
 from selfsup.config.load import load_config, save_config
+from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.run import pretrain, resume_run
 
 TOTAL_STEPS = 24  # digits train has 1,347 images: 21 steps of 64 per epoch, so this crosses one
@@ -28,7 +29,6 @@ OVERRIDES = [
     "optim.name=lars",
     "optim.warmup_epochs=0.2",
     f"train.max_steps={TOTAL_STEPS}",
-    "train.checkpoint_every_n_steps=1",
     "train.keep_last=2",
     "train.progress=false",
     "eval.knn_every_n_epochs=0",
@@ -69,12 +69,19 @@ KILLER = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_after", [5, 21])
-def test_resume_repeats_uninterrupted_losses(tmp_path: Path, kill_after: int) -> None:
-    cfg = load_config(None, OVERRIDES)
+@pytest.mark.parametrize(
+    ("kill_after", "every"),
+    [(5, 5), (21, 100)],  # a mid-epoch step checkpoint; the end-of-epoch checkpoint alone
+    ids=["mid-epoch", "epoch-end"],
+)
+def test_resume_repeats_uninterrupted_losses(tmp_path: Path, kill_after: int, every: int) -> None:
+    cfg = load_config(None, [*OVERRIDES, f"train.checkpoint_every_n_steps={every}"])
     reference = LossRecorder()
     pretrain(cfg, run_dir=tmp_path / "straight", extra_callbacks=[reference])
     assert len(reference.losses) == TOTAL_STEPS
+    # Saved every `every` steps, at the epoch end (21) and at max_steps (24); the newest 2 kept.
+    kept = sorted(p.name for p in (tmp_path / "straight" / "checkpoints").iterdir())
+    assert kept == ["step-00000021.ckpt", "step-00000024.ckpt"]
 
     config_file = tmp_path / "config.yaml"
     save_config(cfg, config_file)
@@ -88,6 +95,7 @@ def test_resume_repeats_uninterrupted_losses(tmp_path: Path, kill_after: int) ->
         timeout=600,
     )
     assert proc.returncode == 9, proc.stderr[-2000:]
+    assert latest_checkpoint(run_dir) == run_dir / "checkpoints" / f"step-{kill_after:08d}.ckpt"
 
     resumed = LossRecorder()
     result = resume_run(run_dir, extra_callbacks=[resumed])

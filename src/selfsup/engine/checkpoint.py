@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
@@ -62,3 +63,36 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     if not found:
         return None
     return max(found, key=lambda p: (checkpoint_step(p), p.stat().st_mtime))
+
+
+class PeriodicCheckpoint(L.Callback):
+    """Save every ``every_n_steps`` steps, after each epoch's last batch and at ``max_steps``.
+
+    All saves happen at the end of a training batch, so every checkpoint restores through the
+    same path (exact mid-epoch resume); only the newest ``keep_last`` are kept.
+    """
+
+    def __init__(self, dirpath: Path, every_n_steps: int, keep_last: int) -> None:
+        if every_n_steps < 1 or keep_last < 1:
+            raise ValueError("every_n_steps and keep_last must be >= 1")
+        self.dirpath, self.every_n_steps, self.keep_last = Path(dirpath), every_n_steps, keep_last
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        step = trainer.global_step
+        epoch_end = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        at_max = 0 < trainer.max_steps <= step
+        if step % self.every_n_steps and not epoch_end and not at_max:
+            return
+        path = self.dirpath / f"step-{step:08d}.ckpt"
+        trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
+        if trainer.is_global_zero:
+            saved = sorted(self.dirpath.glob("step-*.ckpt"), key=checkpoint_step)
+            for old in saved[: -self.keep_last]:
+                old.unlink(missing_ok=True)

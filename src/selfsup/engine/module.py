@@ -77,7 +77,6 @@ class SSLModule(L.LightningModule):
         every = max(1, int(getattr(self.trainer, "log_every_n_steps", 1)))
         if "embedding" in out and self.global_step % every == 0:
             self.log("embedding_std", embedding_std(out["embedding"]), on_step=True, on_epoch=False)
-        self.log("global_step", float(self.global_step), on_step=True, on_epoch=False)
         return loss
 
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from selfsup.config.load import load_config, save_config
@@ -19,7 +18,12 @@ from selfsup.config.schema import RunConfig
 from selfsup.data.collate import collate
 from selfsup.engine.build import build_method, build_split
 from selfsup.engine.callbacks import EpochData, OnlineKNN, ProgressBar, Throughput
-from selfsup.engine.checkpoint import AtomicCheckpointIO, checkpoint_dir, latest_checkpoint
+from selfsup.engine.checkpoint import (
+    AtomicCheckpointIO,
+    PeriodicCheckpoint,
+    checkpoint_dir,
+    latest_checkpoint,
+)
 from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.module import SSLModule
 from selfsup.engine.optim import scaled_lr
@@ -83,7 +87,9 @@ def pretrain(
         train_set, cfg.data.batch_size, cfg.data.num_workers, cfg.train.seed, collate_fn=collate
     )
     callbacks: list[L.Callback] = [
-        *_checkpointers(run_dir, cfg.train.checkpoint_every_n_steps, cfg.train.keep_last),
+        PeriodicCheckpoint(
+            checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
+        ),
         Throughput(cfg.data.batch_size),
         EpochData(train_set),
     ]
@@ -159,19 +165,6 @@ def resume_run(
     run_dir = Path(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
     return pretrain(cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks)
-
-
-def _checkpointers(run_dir: Path, every_n_steps: int, keep_last: int) -> list[ModelCheckpoint]:
-    """Every N steps and at each epoch end (Lightning wants one callback per trigger); each keeps
-    its newest ``keep_last``. File names carry the step, which is how the newest is found."""
-    common: dict[str, Any] = dict(dirpath=checkpoint_dir(run_dir), save_top_k=keep_last,
-                                  monitor="global_step", mode="max",
-                                  auto_insert_metric_name=False)
-    return [
-        ModelCheckpoint(filename="step-{step:08d}", every_n_train_steps=every_n_steps, **common),
-        ModelCheckpoint(filename="epoch-{epoch:04d}-step-{step:08d}", every_n_epochs=1,
-                        save_on_train_epoch_end=True, **common),
-    ]
 
 
 def _csv_logger(run_dir: Path) -> CSVLogger:
