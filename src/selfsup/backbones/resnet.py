@@ -115,84 +115,57 @@ def build_resnet(
     return ResNetBackbone(model, feature_dim=widths[3] * block.expansion, in_chans=in_chans)
 
 
-@register_backbone("resnet18", modality="image")
-def resnet18(
-    cifar_stem: bool = False, in_chans: int = 3, zero_init_residual: bool = False
-) -> ResNetBackbone:
-    """ResNet-18 (feature_dim 512), random init.
+def _register_resnet(
+    name: str,
+    block: type[tv_resnet.BasicBlock | tv_resnet.Bottleneck],
+    layers: tuple[int, int, int, int],
+    summary: str,
+    widths: tuple[int, int, int, int] = (64, 128, 256, 512),
+    cifar_stem_default: bool = False,
+) -> None:
+    """Register one ResNet; the factory's typed keywords are the ``backbone.*`` schema."""
+
+    def factory(
+        cifar_stem: bool = cifar_stem_default, in_chans: int = 3, zero_init_residual: bool = False
+    ) -> ResNetBackbone:
+        return build_resnet(
+            block,
+            layers,
+            widths=widths,
+            cifar_stem=cifar_stem,
+            in_chans=in_chans,
+            zero_init_residual=zero_init_residual,
+        )
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = f"""{summary}, random init.
 
     Args:
         cifar_stem: 3x3 stride-1 first conv and no max-pool, for ~32 px images.
         in_chans: input channels (1 for grey digits).
         zero_init_residual: start every residual block as the identity.
     """
-    return build_resnet(
-        tv_resnet.BasicBlock,
-        (2, 2, 2, 2),
-        cifar_stem=cifar_stem,
-        in_chans=in_chans,
-        zero_init_residual=zero_init_residual,
-    )
+    register_backbone(name, modality="image")(factory)
 
 
-@register_backbone("resnet34", modality="image")
-def resnet34(
-    cifar_stem: bool = False, in_chans: int = 3, zero_init_residual: bool = False
-) -> ResNetBackbone:
-    """ResNet-34 (feature_dim 512); arguments as for ``resnet18``."""
-    return build_resnet(
-        tv_resnet.BasicBlock,
-        (3, 4, 6, 3),
-        cifar_stem=cifar_stem,
-        in_chans=in_chans,
-        zero_init_residual=zero_init_residual,
-    )
-
-
-@register_backbone("resnet50", modality="image")
-def resnet50(
-    cifar_stem: bool = False, in_chans: int = 3, zero_init_residual: bool = False
-) -> ResNetBackbone:
-    """ResNet-50, bottleneck blocks (feature_dim 2048); arguments as for ``resnet18``."""
-    return build_resnet(
-        tv_resnet.Bottleneck,
-        (3, 4, 6, 3),
-        cifar_stem=cifar_stem,
-        in_chans=in_chans,
-        zero_init_residual=zero_init_residual,
-    )
-
-
-@register_backbone("resnet_small", modality="image")
-def resnet_small(
-    cifar_stem: bool = True, in_chans: int = 3, zero_init_residual: bool = False
-) -> ResNetBackbone:
-    """ResNet-10-like: one basic block per stage, widths 64-128-256-512 (feature_dim 512).
-
-    CIFAR stem by default; arguments as for ``resnet18``.
-    """
-    return build_resnet(
-        tv_resnet.BasicBlock,
-        (1, 1, 1, 1),
-        cifar_stem=cifar_stem,
-        in_chans=in_chans,
-        zero_init_residual=zero_init_residual,
-    )
-
-
-@register_backbone("resnet_tiny", modality="image")
-def resnet_tiny(
-    cifar_stem: bool = True, in_chans: int = 3, zero_init_residual: bool = False
-) -> ResNetBackbone:
-    """CPU-sized ResNet: one basic block per stage, widths 32-64-128-256 (feature_dim 256).
-
-    CIFAR stem by default; arguments as for ``resnet18``.
-    """
-    return build_resnet(
-        tv_resnet.BasicBlock,
-        (1, 1, 1, 1),
-        widths=(32, 64, 128, 256),
-        cifar_stem=cifar_stem,
-        in_chans=in_chans,
-        zero_init_residual=zero_init_residual,
-    )
+_BASIC, _BOTTLENECK = tv_resnet.BasicBlock, tv_resnet.Bottleneck
+_register_resnet("resnet18", _BASIC, (2, 2, 2, 2), "ResNet-18 (feature_dim 512)")
+_register_resnet("resnet34", _BASIC, (3, 4, 6, 3), "ResNet-34 (feature_dim 512)")
+_register_resnet("resnet50", _BOTTLENECK, (3, 4, 6, 3), "ResNet-50, bottleneck (feature_dim 2048)")
+_register_resnet(
+    "resnet_small",
+    _BASIC,
+    (1, 1, 1, 1),
+    "ResNet-10-like: one basic block per stage, widths 64-128-256-512 (feature_dim "
+    "512), CIFAR stem by default",
+    cifar_stem_default=True,
+)
+_register_resnet(
+    "resnet_tiny",
+    _BASIC,
+    (1, 1, 1, 1),
+    "CPU-sized ResNet: one basic block per stage, widths 32-64-128-256 (feature_dim "
+    "256), CIFAR stem by default",
+    widths=(32, 64, 128, 256),
+    cifar_stem_default=True,
+)

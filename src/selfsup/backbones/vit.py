@@ -112,16 +112,29 @@ def build_vit(
     return ViTBackbone(model)
 
 
-@register_backbone("vit_tiny", modality="image")
-def vit_tiny(
-    img_size: int = 224,
-    patch_size: int = 16,
-    in_chans: int = 3,
-    drop_path_rate: float = 0.0,
-    pool: Pool = "cls",
-    dynamic_img_size: bool = True,
-) -> ViTBackbone:
-    """ViT-Tiny (D=192, 12 blocks, 3 heads).
+def _register_vit(name: str, timm_name: str, summary: str) -> None:
+    """Register one ViT size; the factory's typed keywords are the ``backbone.*`` schema."""
+
+    def factory(
+        img_size: int = 224,
+        patch_size: int = 16,
+        in_chans: int = 3,
+        drop_path_rate: float = 0.0,
+        pool: Pool = "cls",
+        dynamic_img_size: bool = True,
+    ) -> ViTBackbone:
+        return build_vit(
+            timm_name,
+            img_size=img_size,
+            patch_size=patch_size,
+            in_chans=in_chans,
+            drop_path_rate=drop_path_rate,
+            pool=pool,
+            dynamic_img_size=dynamic_img_size,
+        )
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = f"""{summary}
 
     Args:
         img_size: image side the position embedding is built for.
@@ -132,54 +145,9 @@ def vit_tiny(
         dynamic_img_size: accept any size that is a multiple of ``patch_size`` by resampling
             the position embedding (free at ``img_size``; needed for multi-crop).
     """
-    return build_vit(
-        "vit_tiny_patch16_224",
-        img_size=img_size,
-        patch_size=patch_size,
-        in_chans=in_chans,
-        drop_path_rate=drop_path_rate,
-        pool=pool,
-        dynamic_img_size=dynamic_img_size,
-    )
+    register_backbone(name, modality="image")(factory)
 
 
-@register_backbone("vit_small", modality="image")
-def vit_small(
-    img_size: int = 224,
-    patch_size: int = 16,
-    in_chans: int = 3,
-    drop_path_rate: float = 0.0,
-    pool: Pool = "cls",
-    dynamic_img_size: bool = True,
-) -> ViTBackbone:
-    """ViT-Small (D=384, 12 blocks, 6 heads); arguments as for ``vit_tiny``."""
-    return build_vit(
-        "vit_small_patch16_224",
-        img_size=img_size,
-        patch_size=patch_size,
-        in_chans=in_chans,
-        drop_path_rate=drop_path_rate,
-        pool=pool,
-        dynamic_img_size=dynamic_img_size,
-    )
-
-
-@register_backbone("vit_base", modality="image")
-def vit_base(
-    img_size: int = 224,
-    patch_size: int = 16,
-    in_chans: int = 3,
-    drop_path_rate: float = 0.0,
-    pool: Pool = "cls",
-    dynamic_img_size: bool = True,
-) -> ViTBackbone:
-    """ViT-Base (D=768, 12 blocks, 12 heads); arguments as for ``vit_tiny``."""
-    return build_vit(
-        "vit_base_patch16_224",
-        img_size=img_size,
-        patch_size=patch_size,
-        in_chans=in_chans,
-        drop_path_rate=drop_path_rate,
-        pool=pool,
-        dynamic_img_size=dynamic_img_size,
-    )
+_register_vit("vit_tiny", "vit_tiny_patch16_224", "ViT-Tiny (D=192, 12 blocks, 3 heads).")
+_register_vit("vit_small", "vit_small_patch16_224", "ViT-Small (D=384, 12 blocks, 6 heads).")
+_register_vit("vit_base", "vit_base_patch16_224", "ViT-Base (D=768, 12 blocks, 12 heads).")
