@@ -113,6 +113,7 @@ def pretrain(
         gradient_clip_val=cfg.optim.grad_clip,
         enable_progress_bar=cfg.train.progress,
         enable_model_summary=False,
+        enable_checkpointing=False,  # PeriodicCheckpoint writes them; no second default set
         use_distributed_sampler=False,
         num_sanity_val_steps=0,
     )
