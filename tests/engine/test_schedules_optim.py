@@ -12,7 +12,7 @@ from torch import nn
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import LARS, build_optimizer, param_groups, scaled_lr
 from selfsup.engine.precision import resolve_precision
-from selfsup.engine.schedules import cosine_increase, warmup_cosine
+from selfsup.engine.schedules import warmup_cosine
 
 
 def test_warmup_cosine_shape() -> None:
@@ -25,12 +25,6 @@ def test_warmup_cosine_shape() -> None:
     assert values[100] == pytest.approx(0.0)
     assert all(a >= b for a, b in itertools.pairwise(values[10:]))
     assert warmup_cosine(100, 100, 0, final_ratio=0.2) == pytest.approx(0.2)
-
-
-def test_cosine_increase_endpoints() -> None:
-    assert cosine_increase(0, 50, 0.996) == pytest.approx(0.996)
-    assert cosine_increase(25, 50, 0.996) == pytest.approx(0.998)
-    assert cosine_increase(50, 50, 0.996) == pytest.approx(1.0)
 
 
 def test_linear_scaling_rule() -> None:

@@ -6,27 +6,18 @@ model is a BN-free MLP; the check is about the loss's cross-rank gradients, not 
 
 from __future__ import annotations
 
-import datetime
-import importlib
-import os
-import socket
-import time
-from pathlib import Path
-
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 import selfsup.losses.nt_xent as nt_xent_module
+from distributed_helpers import parameter_grads, require_gloo, run_ranks
 from selfsup.losses import NTXentLoss
 from selfsup.nn import gather_nograd, rank
 
 WORLD = 2
 IN_DIM, OUT_DIM, TEMPERATURE = 6, 5, 0.3
 PER_RANK_SIZES = (1, 4)  # 1 sample per rank only has negatives thanks to the other rank
-TIMEOUT_S = 60.0
 
 
 def make_model() -> nn.Module:
@@ -48,12 +39,7 @@ def loss_and_grads(
     z_a, z_b = model(torch.cat([x_a, x_b])).chunk(2)  # one forward call per step, as DDP wants
     loss = NTXentLoss(temperature=TEMPERATURE, gather=True)(z_a, z_b)
     loss.backward()
-    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-    grads = {}
-    for name, p in inner.named_parameters():
-        assert p.grad is not None, name
-        grads[name] = p.grad.detach().clone()
-    return {"loss": loss.detach(), **grads}
+    return {"loss": loss.detach(), **parameter_grads(model)}
 
 
 def gather_local_grad_only(x: torch.Tensor) -> torch.Tensor:
@@ -63,66 +49,25 @@ def gather_local_grad_only(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([gathered[: r * n], x, gathered[(r + 1) * n :]])
 
 
-def worker(rank_: int, port: int, out_dir: str) -> None:
-    """One DDP rank: its own half of each joined batch, results saved for the parent to check."""
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(port)
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo", rank=rank_, world_size=WORLD, timeout=datetime.timedelta(seconds=TIMEOUT_S)
-    )
-    try:
-        model = nn.parallel.DistributedDataParallel(make_model())
-        differentiable_gather = nt_xent_module.gather_ranks
-        results: dict[str, dict[str, torch.Tensor]] = {}
-        for n in PER_RANK_SIZES:
-            x_a, x_b = joined_batch(WORLD * n)
-            mine = slice(rank_ * n, (rank_ + 1) * n)
-            results[f"gather/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
-            nt_xent_module.gather_ranks = gather_local_grad_only
-            results[f"local_grad_only/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
-            nt_xent_module.gather_ranks = differentiable_gather
-        torch.save(results, Path(out_dir) / f"rank{rank_}.pt")
-        dist.barrier()  # no rank tears down the group while another still uses it
-    finally:
-        dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def run_ranks(out_dir: Path) -> list[dict[str, dict[str, torch.Tensor]]]:
-    """Fork the ranks, wait at most TIMEOUT_S, and load what each saved.
-
-    Fork (as DataLoader workers do, with one thread per child) instead of spawn: spawned ranks
-    would each re-import torch and the torch._dynamo that DDP pulls in, which costs seconds.
-    """
-    importlib.import_module("torch._dynamo")  # once here, so the forked ranks inherit it
-
-    context = mp.start_processes(
-        worker, args=(free_port(), str(out_dir)), nprocs=WORLD, join=False, start_method="fork"
-    )
-    deadline = time.monotonic() + TIMEOUT_S
-    try:
-        while not context.join(timeout=max(deadline - time.monotonic(), 0.1)):
-            if time.monotonic() > deadline:
-                pytest.fail(f"DDP ranks did not finish within {TIMEOUT_S:.0f} s")
-    finally:
-        for process in context.processes:
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
-    return [torch.load(out_dir / f"rank{r}.pt") for r in range(WORLD)]
+def rank_body(rank_: int) -> dict[str, dict[str, torch.Tensor]]:
+    """One DDP rank: its own part of each joined batch, with and without cross-rank gradients."""
+    model = nn.parallel.DistributedDataParallel(make_model())
+    differentiable_gather = nt_xent_module.gather_ranks
+    results: dict[str, dict[str, torch.Tensor]] = {}
+    for n in PER_RANK_SIZES:
+        x_a, x_b = joined_batch(WORLD * n)
+        mine = slice(rank_ * n, (rank_ + 1) * n)
+        results[f"gather/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
+        nt_xent_module.gather_ranks = gather_local_grad_only
+        results[f"local_grad_only/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
+        nt_xent_module.gather_ranks = differentiable_gather
+    return results
 
 
 @pytest.fixture(scope="module")
 def rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    if not dist.is_available() or not dist.is_gloo_available():
-        pytest.skip("torch.distributed with gloo is not available")
-    return run_ranks(tmp_path_factory.mktemp("ddp"))
+    require_gloo()
+    return run_ranks(rank_body, tmp_path_factory.mktemp("ddp"), world=WORLD)
 
 
 @pytest.mark.parametrize("n", PER_RANK_SIZES)

@@ -1,4 +1,5 @@
-"""Every registered method trains for a few steps on a tiny CPU batch."""
+"""Every registered method trains for a few steps on a tiny CPU batch; momentum teachers (named
+in a method's ``teacher_of``) move, stay frozen and differ from their students."""
 
 from __future__ import annotations
 
@@ -43,3 +44,10 @@ def test_method_trains_five_steps(name: str) -> None:
     assert any(k.startswith("backbone.") for k in changed)
     if "embedding" in out:
         assert out["embedding"].shape[0] == 8 and not out["embedding"].requires_grad
+    teacher_of: dict[str, str] = getattr(method, "teacher_of", {})
+    for teacher_name, student_name in teacher_of.items():
+        teacher, student = getattr(method, teacher_name), getattr(method, student_name)
+        assert all(not p.requires_grad and p.grad is None for p in teacher.parameters())
+        assert any(k.startswith(f"{teacher_name}.") for k in changed), teacher_name
+        pairs = zip(teacher.parameters(), student.parameters(), strict=True)
+        assert any(not torch.equal(t, s) for t, s in pairs), teacher_name

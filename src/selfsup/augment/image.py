@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from selfsup.augment.registry import register_augment
 from selfsup.augment.spec import ViewSpec
 from selfsup.augment.views import ImageViews
@@ -43,3 +45,42 @@ def simclr(
         blur_p=blur_p,
     )
     return ImageViews([spec, spec], mean=mean, std=std)
+
+
+@register_augment("byol", modality="image")
+def byol(
+    size: int = 32,
+    scale_min: float = 0.08,
+    jitter_p: float = 0.8,
+    gray_p: float = 0.2,
+    blur_p_a: float = 1.0,
+    blur_p_b: float = 0.1,
+    solarize_p_a: float = 0.0,
+    solarize_p_b: float = 0.2,
+    flip_p: float = 0.5,
+    mean: tuple[float, float, float] = CIFAR_MEAN,
+    std: tuple[float, float, float] = CIFAR_STD,
+) -> ImageViews:
+    """BYOL's two asymmetric views (Grill et al. 2020, table 6).
+
+    Both: random resized crop (scale ``[scale_min, 1]``), flip, colour jitter (brightness 0.4,
+    contrast 0.4, saturation 0.2, hue 0.1) with ``jitter_p``, grayscale with ``gray_p``. View a
+    is blurred with probability ``blur_p_a`` (1.0) and solarized with ``solarize_p_a`` (0.0);
+    view b with ``blur_p_b`` (0.1) and ``solarize_p_b`` (0.2). At 32 px a blur of ~3 px kernel
+    mostly destroys detail, so CIFAR recipes usually set both blur probabilities to 0.
+    """
+    view_a = ViewSpec(
+        size=size,
+        scale=(scale_min, 1.0),
+        flip_p=flip_p,
+        jitter_p=jitter_p,
+        brightness=0.4,
+        contrast=0.4,
+        saturation=0.2,
+        hue=0.1,
+        gray_p=gray_p,
+        blur_p=blur_p_a,
+        solarize_p=solarize_p_a,
+    )
+    view_b = dataclasses.replace(view_a, blur_p=blur_p_b, solarize_p=solarize_p_b)
+    return ImageViews([view_a, view_b], mean=mean, std=std)

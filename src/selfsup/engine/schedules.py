@@ -19,11 +19,3 @@ def warmup_cosine(
     span = max(1, total_steps - warmup_steps)
     progress = min(1.0, (step - warmup_steps) / span)
     return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def cosine_increase(step: int, total_steps: int, start: float, end: float = 1.0) -> float:
-    """Value rising from ``start`` to ``end`` on a cosine (e.g. EMA momentum 0.996 -> 1)."""
-    if total_steps <= 0:
-        raise ValueError("total_steps must be > 0")
-    progress = min(1.0, max(0.0, step / total_steps))
-    return end - (end - start) * 0.5 * (1.0 + math.cos(math.pi * progress))

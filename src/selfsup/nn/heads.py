@@ -99,3 +99,64 @@ class SimCLRProjectionHead(MLPHead):
                 LayerSpec(hidden_dim, out_dim),
             ]
         )
+
+
+class BYOLProjectionHead(MLPHead):
+    """BYOL's projector: ``Linear -> BN -> ReLU -> Linear``, 4096 hidden, 256 out (Grill et al.,
+    2020)."""
+
+    def __init__(self, in_dim: int, hidden_dim: int = 4096, out_dim: int = 256) -> None:
+        super().__init__(
+            [
+                LayerSpec(in_dim, hidden_dim, batch_norm=True, activation="relu"),
+                LayerSpec(hidden_dim, out_dim),
+            ]
+        )
+
+
+class BYOLPredictionHead(BYOLProjectionHead):
+    """BYOL's predictor: the projector's architecture applied to a 256-d projection."""
+
+    def __init__(self, in_dim: int = 256, hidden_dim: int = 4096, out_dim: int = 256) -> None:
+        super().__init__(in_dim, hidden_dim, out_dim)
+
+
+class SimSiamProjectionHead(MLPHead):
+    """SimSiam's projector (Chen & He, 2021): every linear layer followed by BN, the last BN
+    without affine parameters and without ReLU; 2048 hidden and out.
+
+    ``num_layers=3`` is the ImageNet head; the paper's CIFAR runs use 2 layers.
+    """
+
+    def __init__(
+        self, in_dim: int, hidden_dim: int = 2048, out_dim: int = 2048, num_layers: int = 3
+    ) -> None:
+        if num_layers not in (2, 3):
+            raise ValueError(f"SimSiamProjectionHead num_layers must be 2 or 3, got {num_layers}")
+        specs = [LayerSpec(in_dim, hidden_dim, batch_norm=True, activation="relu")]
+        if num_layers == 3:
+            specs.append(LayerSpec(hidden_dim, hidden_dim, batch_norm=True, activation="relu"))
+        specs.append(LayerSpec(hidden_dim, out_dim, batch_norm=True, bn_affine=False))
+        super().__init__(specs)
+
+
+class SimSiamPredictionHead(MLPHead):
+    """SimSiam's predictor: a bottleneck ``Linear -> BN -> ReLU -> Linear``, 2048 -> 512 -> 2048."""
+
+    def __init__(self, in_dim: int = 2048, hidden_dim: int = 512, out_dim: int = 2048) -> None:
+        super().__init__(
+            [
+                LayerSpec(in_dim, hidden_dim, batch_norm=True, activation="relu"),
+                LayerSpec(hidden_dim, out_dim),
+            ]
+        )
+
+
+class MoCoProjectionHead(MLPHead):
+    """MoCo v2's head (Chen et al., 2020b): ``Linear -> ReLU -> Linear``, 2048 hidden, 128 out,
+    no BatchNorm (so no batch statistics leak between the query's samples)."""
+
+    def __init__(self, in_dim: int, hidden_dim: int = 2048, out_dim: int = 128) -> None:
+        super().__init__(
+            [LayerSpec(in_dim, hidden_dim, activation="relu"), LayerSpec(hidden_dim, out_dim)]
+        )

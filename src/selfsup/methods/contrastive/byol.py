@@ -1,0 +1,94 @@
+"""BYOL (Grill et al., 2020): an online network predicts an EMA target's projection of the
+other view; no negatives."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from selfsup.backbones.base import Backbone
+from selfsup.losses.neg_cosine import NegativeCosineSimilarity
+from selfsup.methods.base import Batch, Method
+from selfsup.methods.registry import register_method
+from selfsup.nn.heads import BYOLPredictionHead, BYOLProjectionHead
+from selfsup.nn.momentum import copy_as_teacher, cosine_momentum, update_momentum
+
+
+@register_method("byol")
+class BYOL(Method):
+    """Online backbone -> projector -> predictor; target = EMA copy of backbone + projector.
+
+    Each view goes through the networks separately (as in the paper), so BatchNorm statistics
+    never mix the two views of one image. The loss is the paper's symmetrised normalised MSE,
+    ``sum over both directions of 2 - 2 cos(p, z_target)``. After every optimizer step the
+    target moves towards the online weights with momentum ``tau`` rising from
+    ``momentum_base`` to ``momentum_final`` on a cosine over the run. Multi-GPU runs should set
+    ``train.sync_batchnorm=true`` so BN sees the global batch.
+
+    Args:
+        backbone: the online encoder being pretrained (its features are the representation).
+        augment: makes the two views (the ``byol`` recipe is the paper's asymmetric pair).
+        proj_hidden_dim / proj_out_dim: projector sizes (paper: 4096 -> 256).
+        pred_hidden_dim: predictor hidden size (paper: 4096).
+        momentum_base / momentum_final: target EMA momentum at the first / last step
+            (paper: 0.996 -> 1).
+    """
+
+    # Teacher module name -> the student module it averages (checked by the method tests).
+    teacher_of: ClassVar[dict[str, str]] = {
+        "target_backbone": "backbone",
+        "target_projector": "projector",
+    }
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        augment: nn.Module,
+        *,
+        proj_hidden_dim: int = 4096,
+        proj_out_dim: int = 256,
+        pred_hidden_dim: int = 4096,
+        momentum_base: float = 0.996,
+        momentum_final: float = 1.0,
+    ) -> None:
+        super().__init__(backbone, augment)
+        if not 0.0 <= momentum_base <= momentum_final <= 1.0:
+            raise ValueError(
+                "BYOL needs 0 <= momentum_base <= momentum_final <= 1, got "
+                f"{momentum_base} and {momentum_final}"
+            )
+        self.projector = BYOLProjectionHead(backbone.feature_dim, proj_hidden_dim, proj_out_dim)
+        self.predictor = BYOLPredictionHead(proj_out_dim, pred_hidden_dim, proj_out_dim)
+        self.target_backbone = copy_as_teacher(backbone)
+        self.target_projector = copy_as_teacher(self.projector)
+        self.criterion = NegativeCosineSimilarity()
+        self.momentum_base = momentum_base
+        self.momentum_final = momentum_final
+        self.momentum = momentum_base  # the tau of the latest target update (logged)
+
+    def training_step(
+        self, batch: Batch, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        h_a = self.backbone.forward_features(view_a)  # [N, D]
+        p_a = self.predictor(self.projector(h_a))  # [N, out]
+        p_b = self.predictor(self.projector(self.backbone.forward_features(view_b)))
+        with torch.no_grad():
+            t_a = self.target_projector(self.target_backbone.forward_features(view_a))
+            t_b = self.target_projector(self.target_backbone.forward_features(view_b))
+        # 2 - 2 cos(p, t) per direction: view a predicts view b's target and vice versa.
+        loss = (2 + 2 * self.criterion(p_a, t_b)) + (2 + 2 * self.criterion(p_b, t_a))
+        return {
+            "loss": loss,
+            "embedding": h_a.detach(),
+            "momentum": torch.tensor(self.momentum),
+        }
+
+    @torch.no_grad()
+    def on_step_end(self, step: int, max_steps: int) -> None:
+        """Move the target towards the online network with this step's ``tau``."""
+        self.momentum = cosine_momentum(step, max_steps, self.momentum_base, self.momentum_final)
+        update_momentum(self.backbone, self.target_backbone, self.momentum)
+        update_momentum(self.projector, self.target_projector, self.momentum)
