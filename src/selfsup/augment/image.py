@@ -84,3 +84,47 @@ def byol(
     )
     view_b = dataclasses.replace(view_a, blur_p=blur_p_b, solarize_p=solarize_p_b)
     return ImageViews([view_a, view_b], mean=mean, std=std)
+
+
+@register_augment("multicrop", modality="image")
+def multicrop(
+    global_size: int = 32,
+    local_size: int = 16,
+    num_local: int = 4,
+    global_scale: tuple[float, float] = (0.14, 1.0),
+    local_scale: tuple[float, float] = (0.05, 0.14),
+    color_strength: float = 0.5,
+    jitter_p: float = 0.8,
+    gray_p: float = 0.2,
+    blur_p: float = 0.0,
+    flip_p: float = 0.5,
+    mean: tuple[float, float, float] = CIFAR_MEAN,
+    std: tuple[float, float, float] = CIFAR_STD,
+) -> ImageViews:
+    """Multi-crop (Caron et al. 2020, SwAV): 2 global crops then ``num_local`` small crops.
+
+    Views come back in one list: the two ``global_size`` views first, then the ``local_size``
+    ones, so methods can batch equal-size views for the backbone. Global crops cover
+    ``global_scale`` of the image and local crops ``local_scale`` (the paper's ImageNet split
+    at 0.14); colour, grayscale, blur and flip follow the ``simclr`` recipe for every view.
+    The defaults suit 32 px CIFAR images (ImageNet: 224 / 96 px, 6 local crops).
+    """
+    if num_local < 0:
+        raise ValueError(f"multicrop num_local must be >= 0, got {num_local}")
+    s = color_strength
+    global_spec = ViewSpec(
+        size=global_size,
+        scale=(float(global_scale[0]), float(global_scale[1])),
+        flip_p=flip_p,
+        jitter_p=jitter_p,
+        brightness=0.8 * s,
+        contrast=0.8 * s,
+        saturation=0.8 * s,
+        hue=0.2 * s,
+        gray_p=gray_p,
+        blur_p=blur_p,
+    )
+    local_spec = dataclasses.replace(
+        global_spec, size=local_size, scale=(float(local_scale[0]), float(local_scale[1]))
+    )
+    return ImageViews([global_spec] * 2 + [local_spec] * num_local, mean=mean, std=std)

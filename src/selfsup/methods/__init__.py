@@ -1,7 +1,17 @@
 """SSL methods: importing this package registers every method."""
 
 from selfsup.methods.base import Batch, Method
-from selfsup.methods.contrastive import barlow_twins, byol, moco, simclr, simsiam, vicreg
+from selfsup.methods.contrastive import (
+    barlow_twins,
+    byol,
+    moco,
+    moco_v3,
+    nnclr,
+    simclr,
+    simsiam,
+    swav,
+    vicreg,
+)
 from selfsup.methods.registry import METHODS, create_method, list_methods, register_method
 
 __all__ = [
@@ -13,8 +23,11 @@ __all__ = [
     "create_method",
     "list_methods",
     "moco",
+    "moco_v3",
+    "nnclr",
     "register_method",
     "simclr",
     "simsiam",
+    "swav",
     "vicreg",
 ]
