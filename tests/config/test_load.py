@@ -41,6 +41,7 @@ def test_overrides_are_typed_and_flattened(tmp_path: Path) -> None:
         ("train.max_epochs=ten", "'train.max_epochs' expects int, got str 'ten'"),
         ("optim.name=adam", "'optim.name' expects"),
         ("data.batch_size=0", "data.batch_size must be >= 1"),
+        ("eval.collapse_threshold=1.5", "eval.collapse_threshold must be in (0, 1)"),
         ("train.seed", "must look like section.key=value"),
     ],
 )

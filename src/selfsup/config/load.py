@@ -179,6 +179,8 @@ def _check_values(cfg: RunConfig) -> None:
         (cfg.train.keep_last >= 1, "train.keep_last must be >= 1"),
         (cfg.eval.knn_k >= 1, "eval.knn_k must be >= 1"),
         (cfg.eval.knn_temperature > 0, "eval.knn_temperature must be > 0"),
+        (0 < cfg.eval.collapse_threshold < 1, "eval.collapse_threshold must be in (0, 1)"),
+        (cfg.eval.collapse_patience >= 1, "eval.collapse_patience must be >= 1"),
     ]
     for ok, message in checks:
         if not ok:

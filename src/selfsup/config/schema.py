@@ -82,6 +82,11 @@ class EvalConfig:
     knn_bank_size: int = 10000
     knn_query_size: int = 2000
     batch_size: int = 512
+    # Collapse alarm: warn when the std of the L2-normalised embeddings stays below
+    # collapse_threshold * 1/sqrt(D) (the isotropic value) for collapse_patience steps in a row.
+    collapse_threshold: float = 0.1
+    collapse_patience: int = 20
+    stop_on_collapse: bool = False  # end training at the alarm instead of only warning
 
 
 @dataclass

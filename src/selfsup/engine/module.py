@@ -47,6 +47,10 @@ class SSLModule(L.LightningModule):
         self.warmup_steps = warmup_steps
         self.seed = seed
         self.run_config: dict[str, Any] = {}
+        # Std of this step's L2-normalised embeddings (see ``embedding_std``) and their width D;
+        # computed once per step here and read by the logger and the collapse monitor.
+        self.latest_embedding_std: float | None = None
+        self.embedding_dim: int | None = None
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CONFIG_KEY] = self.run_config
@@ -74,10 +78,19 @@ class SSLModule(L.LightningModule):
         for name, value in out.items():
             if name not in ("loss", "embedding") and value.ndim == 0:
                 self.log(name, value, on_step=True, on_epoch=False)
-        every = max(1, int(getattr(self.trainer, "log_every_n_steps", 1)))
-        if "embedding" in out and self.global_step % every == 0:
-            self.log("embedding_std", embedding_std(out["embedding"]), on_step=True, on_epoch=False)
+        self._track_embedding(out.get("embedding"))
         return loss
+
+    def _track_embedding(self, embedding: torch.Tensor | None) -> None:
+        """Store (and on log steps, log) the embedding std of this step."""
+        if embedding is None or embedding.ndim != 2 or embedding.shape[0] < 2:
+            self.latest_embedding_std = None
+            return
+        self.latest_embedding_std = embedding_std(embedding)
+        self.embedding_dim = int(embedding.shape[1])
+        every = max(1, int(getattr(self.trainer, "log_every_n_steps", 1)))
+        if self.global_step % every == 0:
+            self.log("embedding_std", self.latest_embedding_std, on_step=True, on_epoch=False)
 
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         self.method.on_step_end(self.global_step, self.total_steps)

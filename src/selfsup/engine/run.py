@@ -24,6 +24,7 @@ from selfsup.engine.checkpoint import (
     checkpoint_dir,
     latest_checkpoint,
 )
+from selfsup.engine.collapse import CollapseMonitor
 from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.module import SSLModule
 from selfsup.engine.optim import scaled_lr
@@ -92,6 +93,9 @@ def pretrain(
         ),
         Throughput(cfg.data.batch_size),
         EpochData(train_set),
+        CollapseMonitor(
+            cfg.eval.collapse_threshold, cfg.eval.collapse_patience, cfg.eval.stop_on_collapse
+        ),
     ]
     knn = _online_knn(cfg, train_set)
     if knn is not None:

@@ -27,6 +27,8 @@ class SimSiam(Method):
         proj_hidden_dim / proj_out_dim: projector sizes (paper: 2048 / 2048).
         proj_layers: 3 (ImageNet) or 2 (the paper's CIFAR runs).
         pred_hidden_dim: the predictor's bottleneck (paper: 512).
+        stop_gradient: detach the target projections. False only for the collapse ablation of
+            the paper (Fig. 2): without it the outputs collapse to a constant within few steps.
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class SimSiam(Method):
         proj_out_dim: int = 2048,
         proj_layers: int = 3,
         pred_hidden_dim: int = 512,
+        stop_gradient: bool = True,
     ) -> None:
         super().__init__(backbone, augment)
         self.projector = SimSiamProjectionHead(
@@ -45,6 +48,7 @@ class SimSiam(Method):
         )
         self.predictor = SimSiamPredictionHead(proj_out_dim, pred_hidden_dim, proj_out_dim)
         self.criterion = NegativeCosineSimilarity()
+        self.stop_gradient = stop_gradient
 
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
@@ -54,7 +58,8 @@ class SimSiam(Method):
         z_a = self.projector(h_a)  # [N, out]
         z_b = self.projector(self.backbone.forward_features(view_b))
         p_a, p_b = self.predictor(z_a), self.predictor(z_b)
-        loss = 0.5 * (self.criterion(p_a, z_b.detach()) + self.criterion(p_b, z_a.detach()))
+        target_a, target_b = (z_a.detach(), z_b.detach()) if self.stop_gradient else (z_a, z_b)
+        loss = 0.5 * (self.criterion(p_a, target_b) + self.criterion(p_b, target_a))
         # Std of the normalised projections: ~1/sqrt(out) when healthy, 0 when collapsed.
         z_std = torch.nn.functional.normalize(z_a.detach(), dim=1).std(dim=0).mean()
         return {"loss": loss, "embedding": h_a.detach(), "z_std": z_std}

@@ -1,0 +1,219 @@
+"""The collapse alarm: its state machine on synthetic embeddings, and the guard in real runs."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pytest
+import torch
+
+from selfsup.config.load import load_config
+from selfsup.engine.collapse import CollapseDetector
+from selfsup.engine.run import pretrain
+from selfsup.eval.monitors import embedding_std
+from selfsup.methods import list_methods
+from selfsup.methods.registry import METHODS
+from selfsup.registry import ConfigError
+
+DIM = 256
+
+
+def collapsed_batch(gen: torch.Generator) -> torch.Tensor:
+    """One shared direction plus tiny noise: every row nearly alike."""
+    return torch.randn(1, DIM, generator=gen) + 1e-4 * torch.randn(64, DIM, generator=gen)
+
+
+def healthy_batch(gen: torch.Generator) -> torch.Tensor:
+    return torch.randn(64, DIM, generator=gen)
+
+
+def test_collapsed_embeddings_alarm_after_exactly_patience_checks_and_once() -> None:
+    gen = torch.Generator().manual_seed(0)
+    detector = CollapseDetector(threshold=0.1, patience=5)
+    messages = [detector.update(embedding_std(collapsed_batch(gen)), DIM, s) for s in range(12)]
+    fired = [step for step, m in enumerate(messages) if m is not None]
+    assert fired == [4]  # the 5th low check, and never again while still collapsed
+    assert detector.alarms == 1 and detector.collapsed
+    expected_limit = 0.1 / math.sqrt(DIM)
+    expected = f"< {expected_limit:.4g} (10% of 1/sqrt({DIM})) for 5 steps at step 4"
+    assert expected in str(messages[4])
+
+
+def test_healthy_random_embeddings_never_alarm() -> None:
+    gen = torch.Generator().manual_seed(1)
+    detector = CollapseDetector(threshold=0.1, patience=1)
+    for step in range(50):
+        std = embedding_std(healthy_batch(gen))
+        assert std == pytest.approx(1 / math.sqrt(DIM), rel=0.1)  # the isotropic value
+        assert detector.update(std, DIM, step) is None
+    assert detector.alarms == 0 and not detector.collapsed
+
+
+def test_recovery_rearms_and_interruptions_reset_the_count() -> None:
+    gen = torch.Generator().manual_seed(2)
+    detector = CollapseDetector(threshold=0.1, patience=3)
+    low, high = embedding_std(collapsed_batch(gen)), embedding_std(healthy_batch(gen))
+    # Two low, one healthy, two low: never three in a row, so no alarm.
+    pattern = [low, low, high, low, low]
+    assert all(detector.update(s, DIM, i) is None for i, s in enumerate(pattern))
+    assert detector.update(low, DIM, 5) is not None  # third low in a row: first episode
+    assert detector.update(high, DIM, 6) is None and not detector.collapsed  # recovered
+    second = [detector.update(low, DIM, 7 + i) for i in range(4)]
+    assert [m is not None for m in second] == [False, False, True, False]
+    assert detector.alarms == 2
+
+
+def test_simsiam_stop_gradient_switch_changes_gradients_not_loss() -> None:
+    from selfsup.augment import create_augment
+    from selfsup.backbones import create_backbone
+    from selfsup.methods import create_method
+
+    images = torch.randint(0, 256, (8, 3, 20, 20), dtype=torch.uint8)
+    batch = {"input": images, "label": torch.full((8,), -1)}
+    results = []
+    for stop_gradient in (True, False):
+        torch.manual_seed(0)  # same weights for both settings
+        method = create_method(
+            "simsiam",
+            backbone=create_backbone("resnet_tiny"),
+            augment=create_augment("simclr", size=16),
+            proj_hidden_dim=32,
+            proj_out_dim=16,
+            pred_hidden_dim=8,
+            stop_gradient=stop_gradient,
+        )
+        loss = method.training_step(batch, generator=torch.Generator().manual_seed(0))["loss"]
+        loss.backward()
+        projector: torch.nn.Module = method.projector  # type: ignore[assignment]
+        grad = torch.cat([p.grad.flatten() for p in projector.parameters() if p.grad is not None])
+        results.append((loss.item(), grad))
+    (loss_sg, grad_sg), (loss_free, grad_free) = results
+    assert loss_sg == pytest.approx(loss_free, abs=1e-6)  # the forward pass is the same
+    # Without the stop-gradient the targets pass gradient back into the projector too.
+    assert not torch.allclose(grad_sg, grad_free, atol=1e-6)
+
+
+@pytest.mark.parametrize(("threshold", "patience"), [(0.0, 5), (1.5, 5), (0.1, 0)])
+def test_bad_settings_are_config_errors(threshold: float, patience: int) -> None:
+    with pytest.raises(ConfigError, match=r"eval\.collapse_"):
+        CollapseDetector(threshold, patience)
+
+
+# ---- the guard in real runs: a CIFAR-10 subset, resnet_tiny at 32 px, batch 64 ----------------
+
+CIFAR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cifar10" / "train"
+PER_CLASS = 100  # 1,000 images: decoded in about a second, 15 steps of 64 per epoch
+PATIENCE = 5
+HEALTHY_STEPS = 6  # > PATIENCE, so a collapsing method would have raised the alarm
+OPTIM = ["optim.name=lars", "optim.warmup_epochs=0"]
+ALARM = "embedding collapse:"
+TOKEN_BACKBONE = ["backbone.name=vit_tiny", "backbone.img_size=32", "backbone.patch_size=8"]
+
+
+@pytest.fixture(scope="module")
+def cifar_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of symlinks to the first ``PER_CLASS`` images of every class."""
+    if not CIFAR.is_dir():
+        pytest.skip(f"CIFAR-10 not found at {CIFAR}")
+    root = tmp_path_factory.mktemp("cifar_subset")
+    for class_dir in sorted(p for p in CIFAR.iterdir() if p.is_dir()):
+        (root / class_dir.name).mkdir()
+        for image in sorted(class_dir.iterdir())[:PER_CLASS]:
+            (root / class_dir.name / image.name).symlink_to(image.resolve())
+    return root
+
+
+class StdRecorder(L.Callback):
+    """Per-step embedding std and ``collapsed`` flag, as the module and the monitor left them."""
+
+    def __init__(self) -> None:
+        self.stds: list[float] = []
+        self.collapsed: list[float] = []
+        self.dim = 0
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        std = getattr(pl_module, "latest_embedding_std", None)
+        if std is not None:
+            self.stds.append(std)
+            self.dim = pl_module.embedding_dim  # type: ignore[assignment]
+            self.collapsed.append(float(trainer.callback_metrics["collapsed"]))
+
+
+def run(data: Path, tmp: Path, steps: int, extra: list[str]) -> tuple[StdRecorder, int]:
+    cfg = load_config(
+        None,
+        [
+            "data.source=folder",
+            f"data.path={data}",
+            "data.size=32",
+            "data.batch_size=64",
+            "backbone.name=resnet_tiny",
+            "augment.name=simclr",
+            "augment.size=32",
+            *OPTIM,
+            f"train.max_steps={steps}",
+            "train.progress=false",
+            "train.checkpoint_every_n_steps=100000",
+            "eval.knn_every_n_epochs=0",
+            f"eval.collapse_patience={PATIENCE}",
+            *extra,
+        ],
+    )
+    recorder = StdRecorder()
+    result = pretrain(cfg, run_dir=tmp, extra_callbacks=[recorder])
+    return recorder, result.global_step
+
+
+def alarms(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "selfsup.engine" and r.levelno == logging.WARNING and ALARM in r.message
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list_methods())
+def test_every_method_trains_without_collapse_alarm(
+    name: str, cifar_subset: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="selfsup.engine")
+    tokens = getattr(METHODS.get(name), "requires_tokens", False)
+    extra = [f"method.name={name}", *(TOKEN_BACKBONE if tokens else [])]
+    recorder, steps = run(cifar_subset, tmp_path, HEALTHY_STEPS, extra)
+    if not recorder.stds:
+        pytest.skip(f"method '{name}' returns no embedding to monitor")
+    assert steps == HEALTHY_STEPS and len(recorder.stds) == HEALTHY_STEPS
+    limit = 0.1 / math.sqrt(recorder.dim)
+    assert recorder.stds[-1] > 2 * limit, recorder.stds
+    assert recorder.collapsed == [0.0] * HEALTHY_STEPS
+    assert alarms(caplog) == []
+
+
+@pytest.mark.slow
+def test_stop_on_collapse_warns_once_and_ends_the_run(
+    cifar_subset: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A threshold of 99% of the isotropic std: a fresh ResNet's post-ReLU features (about half
+    # of it) count as collapsed, so the alarm must fire on the PATIENCE-th step and stop there.
+    caplog.set_level(logging.INFO, logger="selfsup.engine")
+    extra = ["method.name=simclr", "eval.collapse_threshold=0.99", "eval.stop_on_collapse=true"]
+    recorder, steps = run(cifar_subset, tmp_path, 4 * PATIENCE, extra)
+    limit = 0.99 / math.sqrt(recorder.dim)
+    assert all(std < limit for std in recorder.stds), recorder.stds
+    assert steps == PATIENCE
+    assert recorder.collapsed == [0.0] * (PATIENCE - 1) + [1.0]
+    [message] = alarms(caplog)
+    assert f"for {PATIENCE} steps at step {PATIENCE}" in message
+    assert f"std {recorder.stds[-1]:.4g} < {limit:.4g} (99% of 1/sqrt({recorder.dim}))" in message
