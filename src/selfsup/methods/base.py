@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
+from selfsup.nn.momentum import update_momentum
 
 Batch = dict[str, torch.Tensor]
 """A collated batch: ``input`` (uint8 images, waveforms or token ids) and ``label`` (-1 if none)."""
@@ -33,6 +34,8 @@ class Method(nn.Module):
 
     modality: ClassVar[str] = "image"
     requires_tokens: ClassVar[bool] = False
+    # Teacher module name -> the student module it tracks by EMA (empty: no teacher).
+    teacher_of: ClassVar[dict[str, str]] = {}
 
     def __init__(self, backbone: Backbone, augment: nn.Module | None = None) -> None:
         super().__init__()
@@ -47,6 +50,12 @@ class Method(nn.Module):
 
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Hook after each optimizer step (teacher EMA updates, schedules). Default: nothing."""
+
+    @torch.no_grad()
+    def update_teachers(self, momentum: float) -> None:
+        """EMA-update every teacher in ``teacher_of`` towards its student."""
+        for teacher, student in self.teacher_of.items():
+            update_momentum(getattr(self, student), getattr(self, teacher), momentum)
 
     def encoder(self) -> Backbone:
         """The backbone whose features are evaluated and exported."""

@@ -13,7 +13,7 @@ from selfsup.losses.neg_cosine import NegativeCosineSimilarity
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import BYOLPredictionHead, BYOLProjectionHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum, update_momentum
+from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
 
 
 @register_method("byol")
@@ -36,7 +36,6 @@ class BYOL(Method):
             (paper: 0.996 -> 1).
     """
 
-    # Teacher module name -> the student module it averages (checked by the method tests).
     teacher_of: ClassVar[dict[str, str]] = {
         "target_backbone": "backbone",
         "target_projector": "projector",
@@ -90,5 +89,4 @@ class BYOL(Method):
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the target towards the online network with this step's ``tau``."""
         self.momentum = cosine_momentum(step, max_steps, self.momentum_base, self.momentum_final)
-        update_momentum(self.backbone, self.target_backbone, self.momentum)
-        update_momentum(self.projector, self.target_projector, self.momentum)
+        self.update_teachers(self.momentum)

@@ -13,7 +13,7 @@ from selfsup.losses.info_nce import InfoNCELoss
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import MoCoProjectionHead
-from selfsup.nn.momentum import copy_as_teacher, update_momentum
+from selfsup.nn.momentum import copy_as_teacher
 from selfsup.nn.queue import MemoryQueue
 
 
@@ -83,5 +83,4 @@ class MoCo(Method):
     @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the key encoder towards the query encoder (constant momentum)."""
-        update_momentum(self.backbone, self.key_backbone, self.momentum)
-        update_momentum(self.projector, self.key_projector, self.momentum)
+        self.update_teachers(self.momentum)

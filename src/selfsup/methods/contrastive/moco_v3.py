@@ -14,7 +14,7 @@ from selfsup.losses.info_nce import InfoNCELoss
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads_extra import MoCoV3PredictionHead, MoCoV3ProjectionHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum, update_momentum
+from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
 from selfsup.registry import ConfigError
 
 
@@ -103,8 +103,7 @@ class MoCoV3(Method):
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the key encoder towards the query encoder with this step's momentum."""
         self.momentum = cosine_momentum(step, max_steps, self.momentum_base, self.momentum_final)
-        update_momentum(self.backbone, self.key_backbone, self.momentum)
-        update_momentum(self.projector, self.key_projector, self.momentum)
+        self.update_teachers(self.momentum)
 
 
 def freeze_vit_patch_projection(backbone: Backbone) -> None:
