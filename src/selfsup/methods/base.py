@@ -51,6 +51,12 @@ class Method(nn.Module):
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Hook after each optimizer step (teacher EMA updates, schedules). Default: nothing."""
 
+    def views(self, batch: Batch, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """The method's random views of the raw batch (its ``augment``, on the batch's device)."""
+        if self.augment is None:
+            raise ValueError(f"{type(self).__name__} was built without an augment to make views")
+        return list(self.augment(batch["input"], generator=generator))
+
     @torch.no_grad()
     def update_teachers(self, momentum: float) -> None:
         """EMA-update every teacher in ``teacher_of`` towards its student."""

@@ -42,7 +42,7 @@ class BarlowTwins(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        view_a, view_b = self.views(batch, generator)
         # One pass per view, not one over [2N]: every BatchNorm (backbone and projector) then
         # normalises each view with its own batch statistics, as the paper's recipe does.
         h_a = self.backbone.forward_features(view_a)  # [N, D]

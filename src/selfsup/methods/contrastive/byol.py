@@ -70,7 +70,7 @@ class BYOL(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        view_a, view_b = self.views(batch, generator)
         h_a = self.backbone.forward_features(view_a)  # [N, D]
         p_a = self.predictor(self.projector(h_a))  # [N, out]
         p_b = self.predictor(self.projector(self.backbone.forward_features(view_b)))

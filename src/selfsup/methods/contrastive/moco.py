@@ -67,7 +67,7 @@ class MoCo(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_q, view_k = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        view_q, view_k = self.views(batch, generator)
         h = self.backbone.forward_features(view_q)  # [N, D]
         q = self.projector(h)  # [N, out]
         with torch.no_grad():

@@ -84,7 +84,7 @@ class MoCoV3(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        view_a, view_b = self.views(batch, generator)
         h_a = self.backbone.forward_features(view_a)  # [N, D]
         q_a = self.predictor(self.projector(h_a))  # [N, out]
         q_b = self.predictor(self.projector(self.backbone.forward_features(view_b)))

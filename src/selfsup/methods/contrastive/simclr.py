@@ -40,7 +40,7 @@ class SimCLR(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        view_a, view_b = self.views(batch, generator)
         n = view_a.shape[0]
         # One backbone pass over both views: [2N, C, H, W] -> [2N, D] -> [2N, out].
         h = self.backbone.forward_features(torch.cat([view_a, view_b]))

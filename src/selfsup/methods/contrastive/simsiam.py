@@ -53,7 +53,7 @@ class SimSiam(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        view_a, view_b = self.views(batch, generator)
         h_a = self.backbone.forward_features(view_a)  # [N, D]
         z_a = self.projector(h_a)  # [N, out]
         z_b = self.projector(self.backbone.forward_features(view_b))

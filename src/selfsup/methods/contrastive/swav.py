@@ -103,7 +103,7 @@ class SwAV(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        views: list[torch.Tensor] = list(self.augment(batch["input"], generator=generator))  # type: ignore[misc]
+        views = self.views(batch, generator)
         if len(views) < NUM_GLOBAL:
             raise ValueError(
                 f"SwAV needs at least {NUM_GLOBAL} views, the augment gave {len(views)}"

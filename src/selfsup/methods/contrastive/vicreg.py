@@ -50,7 +50,7 @@ class VICReg(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.augment(batch["input"], generator=generator)  # type: ignore[misc]
+        view_a, view_b = self.views(batch, generator)
         # One pass per view so every BatchNorm sees each view's own statistics (paper recipe).
         h_a = self.backbone.forward_features(view_a)  # [N, D]
         z_a = self.head(h_a)  # [N, out]
