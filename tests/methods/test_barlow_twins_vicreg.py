@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from method_helpers import random_batch, train_steps
 from selfsup.augment import create_augment
 from selfsup.backbones import create_backbone
 from selfsup.methods import create_method
@@ -21,16 +22,7 @@ def train_five_steps(name: str, **kwargs: float) -> tuple[torch.nn.Module, dict,
     )
     before = {k: v.detach().clone() for k, v in method.state_dict().items()}
     opt = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
-    images = torch.randint(0, 256, (8, 3, 20, 20), dtype=torch.uint8)
-    batch = {"input": images, "label": torch.full((8,), -1)}
-    gen = torch.Generator().manual_seed(0)
-    for step in range(5):
-        out = method.training_step(batch, generator=gen)
-        assert torch.isfinite(out["loss"]), step
-        opt.zero_grad()
-        out["loss"].backward()
-        opt.step()
-        method.on_step_end(step + 1, 5)
+    out = train_steps(method, random_batch(), opt)
     return method, before, out
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from method_helpers import train_steps
 from selfsup.augment import create_augment
 from selfsup.backbones import create_backbone
 from selfsup.methods.contrastive import moco_v3  # noqa: F401  (registers "moco_v3")
@@ -125,14 +126,7 @@ def test_five_steps_finite(backbone: tuple[str, dict[str, int]]) -> None:
     method = _method(backbone)
     before = {k: v.clone() for k, v in method.key_backbone.state_dict().items()}
     opt = torch.optim.AdamW(method.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(0)
-    for step in range(5):
-        out = method.training_step(BATCH, generator=gen)
-        assert torch.isfinite(out["loss"]), step
-        opt.zero_grad()
-        out["loss"].backward()
-        opt.step()
-        method.on_step_end(step + 1, 5)
+    out = train_steps(method, BATCH, opt)
     assert out["embedding"].shape == (8, method.backbone.feature_dim)
     after = method.key_backbone.state_dict()
     assert any(not torch.equal(after[k], v) for k, v in before.items() if v.is_floating_point())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from method_helpers import train_steps
 from selfsup.augment import create_augment
 from selfsup.backbones import create_backbone
 from selfsup.methods.contrastive import nnclr  # noqa: F401  (registers "nnclr")
@@ -96,14 +97,7 @@ def test_five_steps_finite_and_learning() -> None:
     method = _method(queue_size=20)
     before = {k: v.clone() for k, v in method.backbone.state_dict().items()}
     opt = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
-    gen = torch.Generator().manual_seed(0)
-    for step in range(5):
-        out = method.training_step(BATCH, generator=gen)
-        assert torch.isfinite(out["loss"]), step
-        opt.zero_grad()
-        out["loss"].backward()
-        opt.step()
-        method.on_step_end(step + 1, 5)
+    out = train_steps(method, BATCH, opt)
     assert len(method.support) == 20
     assert out["embedding"].shape == (8, method.backbone.feature_dim)
     assert not out["embedding"].requires_grad

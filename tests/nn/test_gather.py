@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
-import os
-import socket
-import time
-from pathlib import Path
-
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 
+from distributed_helpers import require_gloo, run_ranks
 from selfsup.nn import gather, gather_nograd, is_distributed, rank, world_size
 
 WORLD, ROWS, COLS = 2, 3, 4
-TIMEOUT_S = 60.0
 
 
 def rank_input(r: int) -> torch.Tensor:
@@ -40,59 +32,26 @@ def test_single_process_is_identity() -> None:
     torch.testing.assert_close(nograd, x.detach())
 
 
-def worker(rank_: int, port: int, out_dir: str) -> None:
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(port)
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo", rank=rank_, world_size=WORLD, timeout=datetime.timedelta(seconds=TIMEOUT_S)
-    )
-    try:
-        x = rank_input(rank_).requires_grad_()
-        gathered = gather(x)
-        (gathered * rank_weights(rank_)).sum().backward()
-        assert x.grad is not None
-        nograd = gather_nograd(x)
-        result = {
-            "world_size": torch.tensor(world_size()),
-            "rank": torch.tensor(rank()),
-            "gathered": gathered.detach(),
-            "grad": x.grad,
-            "nograd": nograd,
-            "nograd_requires_grad": torch.tensor(nograd.requires_grad),
-        }
-        torch.save(result, Path(out_dir) / f"rank{rank_}.pt")
-        dist.barrier()  # no rank tears down the group while another still uses it
-    finally:
-        dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def rank_body(rank_: int) -> dict[str, torch.Tensor]:
+    x = rank_input(rank_).requires_grad_()
+    gathered = gather(x)
+    (gathered * rank_weights(rank_)).sum().backward()
+    assert x.grad is not None
+    nograd = gather_nograd(x)
+    return {
+        "world_size": torch.tensor(world_size()),
+        "rank": torch.tensor(rank()),
+        "gathered": gathered.detach(),
+        "grad": x.grad,
+        "nograd": nograd,
+        "nograd_requires_grad": torch.tensor(nograd.requires_grad),
+    }
 
 
 @pytest.fixture(scope="module")
 def rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, torch.Tensor]]:
-    if not dist.is_available() or not dist.is_gloo_available():
-        pytest.skip("torch.distributed with gloo is not available")
-    out_dir = tmp_path_factory.mktemp("gather")
-    # Fork (one thread per child, as DataLoader workers do): spawn would re-import torch per rank.
-    context = mp.start_processes(
-        worker, args=(free_port(), str(out_dir)), nprocs=WORLD, join=False, start_method="fork"
-    )
-    deadline = time.monotonic() + TIMEOUT_S
-    try:
-        while not context.join(timeout=max(deadline - time.monotonic(), 0.1)):
-            if time.monotonic() > deadline:
-                pytest.fail(f"gather ranks did not finish within {TIMEOUT_S:.0f} s")
-    finally:
-        for process in context.processes:
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
-    return [torch.load(out_dir / f"rank{r}.pt") for r in range(WORLD)]
+    require_gloo()
+    return run_ranks(rank_body, tmp_path_factory.mktemp("gather"), world=WORLD)
 
 
 def test_gather_concatenates_ranks_in_order(rank_results: list[dict[str, torch.Tensor]]) -> None:
