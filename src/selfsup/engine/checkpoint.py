@@ -66,16 +66,19 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 class PeriodicCheckpoint(L.Callback):
-    """Save every ``every_n_steps`` steps, after each epoch's last batch and at ``max_steps``.
+    """Save every ``every_n_steps`` steps, after each epoch's last batch, at ``max_steps`` and
+    when training ends early (time budget, collapse stop), so no step is lost.
 
-    All saves happen at the end of a training batch, so every checkpoint restores through the
-    same path (exact mid-epoch resume); only the newest ``keep_last`` are kept.
+    Saves happen at the end of a training batch (or right after the last one), so every
+    checkpoint restores through the same path (exact mid-epoch resume); only the newest
+    ``keep_last`` are kept.
     """
 
     def __init__(self, dirpath: Path, every_n_steps: int, keep_last: int) -> None:
         if every_n_steps < 1 or keep_last < 1:
             raise ValueError("every_n_steps and keep_last must be >= 1")
         self.dirpath, self.every_n_steps, self.keep_last = Path(dirpath), every_n_steps, keep_last
+        self.last_saved_step: int | None = None
 
     def on_train_batch_end(
         self,
@@ -90,6 +93,15 @@ class PeriodicCheckpoint(L.Callback):
         at_max = 0 < trainer.max_steps <= step
         if step % self.every_n_steps and not epoch_end and not at_max:
             return
+        self._save(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step > 0 and trainer.global_step != self.last_saved_step:
+            self._save(trainer)
+
+    def _save(self, trainer: L.Trainer) -> None:
+        step = trainer.global_step
+        self.last_saved_step = step
         path = self.dirpath / f"step-{step:08d}.ckpt"
         trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
         if trainer.is_global_zero:

@@ -10,11 +10,12 @@ import torch
 
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import build_optimizer
-from selfsup.engine.schedules import warmup_cosine
+from selfsup.engine.progress import ProgressClock, warmup_cosine_progress
 from selfsup.eval.monitors import embedding_std
 from selfsup.methods.base import Batch, Method
 
 CONFIG_KEY = "selfsup_config"
+CLOCK_KEY = "selfsup_clock"
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -38,6 +39,7 @@ class SSLModule(L.LightningModule):
         total_steps: int,
         warmup_steps: int,
         seed: int = 0,
+        max_seconds: float | None = None,
     ) -> None:
         super().__init__()
         self.method = method
@@ -46,6 +48,9 @@ class SSLModule(L.LightningModule):
         self.total_steps = total_steps
         self.warmup_steps = warmup_steps
         self.seed = seed
+        self.clock = ProgressClock(total_steps, max_seconds)
+        # Progress at which warmup ended: the cosine spans the rest (fixed once reached).
+        self.warmup_end: float | None = None if max_seconds else warmup_steps / total_steps
         self.run_config: dict[str, Any] = {}
         # Std of this step's L2-normalised embeddings (see ``embedding_std``) and their width D;
         # computed once per step here and read by the logger and the collapse monitor.
@@ -54,6 +59,16 @@ class SSLModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CONFIG_KEY] = self.run_config
+        checkpoint[CLOCK_KEY] = {**self.clock.state_dict(), "warmup_end": self.warmup_end}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get(CLOCK_KEY, {})
+        self.clock.load_state_dict(state)
+        if self.clock.max_seconds is not None:
+            self.warmup_end = state.get("warmup_end")
+
+    def on_train_start(self) -> None:
+        self.clock.start()
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
@@ -93,14 +108,21 @@ class SSLModule(L.LightningModule):
             self.log("embedding_std", self.latest_embedding_std, on_step=True, on_epoch=False)
 
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
-        self.method.on_step_end(self.global_step, self.total_steps)
+        step = self.global_step
+        self.method.on_step_end(step, self.clock.projected_total(step))
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of the peak LR at ``step`` (warmup by steps, cosine by progress)."""
+        progress = self.clock.fraction(step)
+        if self.warmup_end is None and step >= self.warmup_steps:
+            self.warmup_end = progress
+        warmup_end = self.warmup_end if self.warmup_end is not None else 0.0
+        final = self.optim_cfg.final_lr_ratio
+        return warmup_cosine_progress(step, self.warmup_steps, progress, warmup_end, final)
 
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.method, self.optim_cfg, self.lr)
-        total, warmup, final = self.total_steps, self.warmup_steps, self.optim_cfg.final_lr_ratio
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, total, warmup, final)
-        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self.lr_factor)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},

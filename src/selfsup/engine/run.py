@@ -132,7 +132,13 @@ def pretrain(
     if cfg.train.compile:
         method.backbone.compile()
     module = SSLModule(
-        method, cfg.optim, lr=lr, total_steps=total_steps, warmup_steps=warmup, seed=cfg.train.seed
+        method,
+        cfg.optim,
+        lr=lr,
+        total_steps=total_steps,
+        warmup_steps=warmup,
+        seed=cfg.train.seed,
+        max_seconds=cfg.train.max_minutes * 60 if cfg.train.max_minutes else None,
     )
     module.run_config = cfg.to_dict()
     if trainer.is_global_zero:

@@ -1,0 +1,102 @@
+"""Time-budgeted schedules: the LR cosine spans ``train.max_minutes``, not ``max_epochs``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pytest
+
+from selfsup.config.load import load_config
+from selfsup.engine import progress as progress_module
+from selfsup.engine.checkpoint import checkpoint_step, latest_checkpoint
+from selfsup.engine.progress import ProgressClock, warmup_cosine_progress
+from selfsup.engine.run import pretrain
+from selfsup.engine.schedules import warmup_cosine
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_step_mode_matches_the_step_schedule() -> None:
+    total, warmup = 50, 7
+    clock = ProgressClock(total)
+    for step in range(total + 3):
+        expected = warmup_cosine(step, total, warmup, 0.1)
+        got = warmup_cosine_progress(step, warmup, clock.fraction(step), warmup / total, 0.1)
+        assert got == pytest.approx(expected, abs=1e-12), step
+    assert clock.projected_total(10) == total
+
+
+def test_time_budget_drives_progress_and_survives_resume(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTime()
+    monkeypatch.setattr(progress_module.time, "monotonic", fake)
+    clock = ProgressClock(total_steps=10_000, max_seconds=60.0)
+    clock.start()
+    fake.now += 15.0
+    assert clock.fraction(10) == pytest.approx(0.25)  # time is further than 10 / 10,000 steps
+    assert clock.projected_total(10) == 40  # 10 steps took a quarter of the budget
+    assert clock.fraction(9_000) == pytest.approx(0.9)  # steps further than time
+    state = clock.state_dict()
+    resumed = ProgressClock(total_steps=10_000, max_seconds=60.0)
+    resumed.load_state_dict(state)
+    resumed.start()
+    fake.now += 30.0
+    assert resumed.fraction(20) == pytest.approx(0.75)
+    fake.now += 100.0
+    assert resumed.fraction(20) == 1.0
+
+
+def test_clock_rejects_bad_budgets() -> None:
+    with pytest.raises(ValueError, match="total_steps"):
+        ProgressClock(0)
+    with pytest.raises(ValueError, match="budget"):
+        ProgressClock(10, max_seconds=0.0)
+
+
+class LRRecorder(L.Callback):
+    def __init__(self) -> None:
+        self.lrs: list[float] = []
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(tmp_path: Path) -> None:
+    cfg = load_config(
+        None,
+        [
+            "data.source=digits",
+            "data.batch_size=64",
+            "backbone.name=resnet_tiny",
+            "augment.name=simclr",
+            "augment.size=8",
+            "method.name=simclr",
+            "method.proj_hidden_dim=32",
+            "method.proj_out_dim=16",
+            "optim.name=adamw",
+            "optim.base_lr=0.001",
+            "optim.warmup_epochs=0",
+            "train.max_epochs=1000",  # ~21,000 steps: far more than 0.2 min allows
+            "train.max_minutes=0.2",
+            "train.checkpoint_every_n_steps=100000",
+            "train.progress=false",
+            "eval.knn_every_n_epochs=0",
+        ],
+    )
+    recorder = LRRecorder()
+    result = pretrain(cfg, run_dir=tmp_path / "run", extra_callbacks=[recorder])
+    peak = recorder.lrs[0]
+    assert 2 <= result.global_step < 21 * 1000
+    # The cosine was spent on the 12 s budget (a step-sized one would still be at its peak);
+    # the last LR was set one step before time ran out, so allow for a slow step.
+    assert recorder.lrs[-1] < 0.5 * peak
+    assert all(b <= a + 1e-12 for a, b in zip(recorder.lrs, recorder.lrs[1:], strict=False))
+    last = latest_checkpoint(result.run_dir)
+    assert last is not None and checkpoint_step(last) == result.global_step
