@@ -100,3 +100,18 @@ def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(tmp_path:
     assert all(b <= a + 1e-12 for a, b in zip(recorder.lrs, recorder.lrs[1:], strict=False))
     last = latest_checkpoint(result.run_dir)
     assert last is not None and checkpoint_step(last) == result.global_step
+
+
+def test_cpu_clock_counts_process_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_cpu, fake_wall = FakeTime(), FakeTime()
+    monkeypatch.setattr(progress_module.time, "process_time", fake_cpu)
+    monkeypatch.setattr(progress_module.time, "monotonic", fake_wall)
+    clock = ProgressClock(total_steps=1_000, max_seconds=10.0, clock="cpu")
+    clock.start()
+    fake_wall.now += 50.0  # waiting for a busy machine does not use the CPU budget
+    fake_cpu.now += 4.0
+    assert clock.fraction(0) == pytest.approx(0.4) and not clock.out_of_time()
+    fake_cpu.now += 6.0
+    assert clock.out_of_time()
+    with pytest.raises(ValueError, match="clock"):
+        ProgressClock(10, clock="gpu")

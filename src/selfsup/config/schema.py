@@ -55,6 +55,9 @@ class TrainConfig:
     max_epochs: int = 100
     max_steps: int = -1
     max_minutes: float | None = None
+    # What max_minutes counts: wall-clock, or this process's CPU time (all its threads), which
+    # is the fair budget when other jobs share the machine.
+    budget_clock: Literal["wall", "cpu"] = "wall"
     accelerator: str = "auto"
     devices: int | str = "auto"
     strategy: str = "auto"

@@ -40,6 +40,7 @@ class SSLModule(L.LightningModule):
         warmup_steps: int,
         seed: int = 0,
         max_seconds: float | None = None,
+        budget_clock: str = "wall",
     ) -> None:
         super().__init__()
         self.method = method
@@ -48,7 +49,7 @@ class SSLModule(L.LightningModule):
         self.total_steps = total_steps
         self.warmup_steps = warmup_steps
         self.seed = seed
-        self.clock = ProgressClock(total_steps, max_seconds)
+        self.clock = ProgressClock(total_steps, max_seconds, budget_clock)
         # Progress at which warmup ended: the cosine spans the rest (fixed once reached).
         self.warmup_end: float | None = None if max_seconds else warmup_steps / total_steps
         self.run_config: dict[str, Any] = {}
@@ -110,6 +111,11 @@ class SSLModule(L.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         step = self.global_step
         self.method.on_step_end(step, self.clock.projected_total(step))
+        if self.clock.max_seconds is not None:
+            # Every rank must stop at the same step, so the decision is shared.
+            spent = self.clock.out_of_time()
+            stop = self.trainer.strategy.reduce_boolean_decision(spent, all=False)
+            self.trainer.should_stop = self.trainer.should_stop or stop
 
     def lr_factor(self, step: int) -> float:
         """Multiplier of the peak LR at ``step`` (warmup by steps, cosine by progress)."""

@@ -18,24 +18,36 @@ from typing import Any
 class ProgressClock:
     """Training progress in [0, 1]; elapsed time survives resumes via ``state_dict``."""
 
-    def __init__(self, total_steps: int, max_seconds: float | None = None) -> None:
+    def __init__(
+        self, total_steps: int, max_seconds: float | None = None, clock: str = "wall"
+    ) -> None:
         if total_steps <= 0:
             raise ValueError(f"total_steps must be > 0, got {total_steps}")
         if max_seconds is not None and max_seconds <= 0:
             raise ValueError(f"the time budget must be > 0 seconds, got {max_seconds}")
+        if clock not in ("wall", "cpu"):
+            raise ValueError(f"clock must be 'wall' or 'cpu', got '{clock}'")
         self.total_steps = total_steps
         self.max_seconds = max_seconds
+        self.clock = clock
         self._elapsed_before = 0.0  # seconds spent in earlier launches of this run
         self._started: float | None = None
 
+    def _now(self) -> float:
+        return time.monotonic() if self.clock == "wall" else time.process_time()
+
     def start(self) -> None:
-        """Start (or restart after a resume) the wall clock."""
-        self._started = time.monotonic()
+        """Start (or restart after a resume) the clock."""
+        self._started = self._now()
 
     def elapsed(self) -> float:
-        """Seconds of training so far, over all launches."""
-        running = 0.0 if self._started is None else time.monotonic() - self._started
+        """Seconds of training so far (wall or CPU), over all launches."""
+        running = 0.0 if self._started is None else self._now() - self._started
         return self._elapsed_before + running
+
+    def out_of_time(self) -> bool:
+        """Whether the time budget (if any) is spent."""
+        return self.max_seconds is not None and self.elapsed() >= self.max_seconds
 
     def fraction(self, step: int) -> float:
         """Progress at ``step``: the further of the step and the time budget, capped at 1."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,6 @@ def pretrain(
         **trainer_kwargs,
         max_epochs=cfg.train.max_epochs if cfg.train.max_steps < 1 else -1,
         max_steps=cfg.train.max_steps,
-        max_time=timedelta(minutes=cfg.train.max_minutes) if cfg.train.max_minutes else None,
         callbacks=callbacks,
         logger=[TensorBoardLogger(run_dir, name="", version="tensorboard"), _csv_logger(run_dir)],
         plugins=[AtomicCheckpointIO()],
@@ -139,6 +138,7 @@ def pretrain(
         warmup_steps=warmup,
         seed=cfg.train.seed,
         max_seconds=cfg.train.max_minutes * 60 if cfg.train.max_minutes else None,
+        budget_clock=cfg.train.budget_clock,
     )
     module.run_config = cfg.to_dict()
     if trainer.is_global_zero:
