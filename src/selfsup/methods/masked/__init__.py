@@ -1,0 +1,1 @@
+"""Masked-image-modelling methods: predict what was hidden from what is visible (MAE, BEiT)."""

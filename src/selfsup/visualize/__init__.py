@@ -1,0 +1,1 @@
+"""Pictures of what a trained model attends to or learned (attention maps, ...)."""

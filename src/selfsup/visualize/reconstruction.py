@@ -1,0 +1,91 @@
+"""MAE reconstruction grids: original | masked input | reconstruction, one image per row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid, save_image
+
+from selfsup.methods.base import Method
+from selfsup.methods.masked.mae import MAE
+from selfsup.nn.masking import patchify, unpatchify
+
+MASK_GRAY = 0.5  # fill for removed patches in the "masked" panel
+
+
+@torch.no_grad()
+def reconstruction_panels(
+    method: Method, images_uint8: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Panels ``[B, 3, C, H, W]`` in ``[0, 1]``: original, masked input, reconstruction.
+
+    Images go through the method's deterministic evaluation view. With a normalised-pixel
+    loss the prediction of each masked patch is mapped back with that patch's true mean and
+    std (as in the MAE paper's figures). Visible patches show the original pixels.
+    """
+    if not isinstance(method, MAE):
+        raise ValueError(f"reconstructions need an MAE method, got {type(method).__name__}")
+    if images_uint8.dtype != torch.uint8 or images_uint8.ndim != 4:
+        raise ValueError(
+            f"expected uint8 images [B, C, H, W], got {images_uint8.dtype} "
+            f"{list(images_uint8.shape)}"
+        )
+    was_training = method.training
+    method.eval()
+    device = method.vit.mask_token.device
+    x = method.eval_input(images_uint8.to(device))  # normalised [B, C, H, W]
+    pred, mask = method.reconstruct(x, generator)  # [B, N, P], [B, N]
+    method.train(was_training)
+    p = method.vit.patch_size
+    h, w = x.shape[2] // p, x.shape[3] // p
+    patches = patchify(x, p)
+    if method.criterion.norm_pix:
+        mean = patches.mean(-1, keepdim=True)
+        std = (patches.var(-1, keepdim=True, unbiased=False) + method.criterion.eps).sqrt()
+        pred = pred * std + mean
+    m = mask.unsqueeze(-1)
+    masked = unpatchify(torch.where(m, torch.full_like(patches, torch.nan), patches), p, h, w)
+    recon = unpatchify(torch.where(m, pred, patches), p, h, w)
+    panels = torch.stack([_to_unit(method, x), _to_unit(method, masked), _to_unit(method, recon)])
+    panels = torch.nan_to_num(panels, nan=MASK_GRAY)
+    return panels.transpose(0, 1).clamp(0, 1).cpu()
+
+
+def save_reconstruction_grid(
+    method: Method,
+    images_uint8: torch.Tensor,
+    path: str | Path,
+    *,
+    max_images: int = 8,
+    seed: int = 0,
+    padding: int = 2,
+) -> Path:
+    """Write a PNG grid, one row per image: original | masked input | reconstruction.
+
+    Args:
+        method: a (trained) ``mae`` method.
+        images_uint8: raw images ``[B, C, H, W]``; the first ``max_images`` are shown.
+        path: PNG file to write (parent folders are created).
+        seed: seeds the random masks, so a grid can be reproduced.
+        padding: pixels between panels.
+
+    Returns the path written.
+    """
+    if max_images < 1:
+        raise ValueError(f"max_images must be >= 1, got {max_images}")
+    gen = torch.Generator(device=method.vit.mask_token.device if isinstance(method, MAE) else "cpu")
+    panels = reconstruction_panels(method, images_uint8[:max_images], gen.manual_seed(seed))
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid = make_grid(panels.flatten(0, 1), nrow=3, padding=padding, pad_value=1.0)
+    save_image(grid, out)
+    return out
+
+
+def _to_unit(method: Method, x: torch.Tensor) -> torch.Tensor:
+    """Undo the augment's normalisation (identity if it has none)."""
+    mean, std = getattr(method.augment, "mean", None), getattr(method.augment, "std", None)
+    if isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor):
+        return x * std.to(x) + mean.to(x)
+    return x
