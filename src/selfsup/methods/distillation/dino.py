@@ -1,0 +1,168 @@
+"""DINO (Caron et al., 2021): self-distillation with no labels, multi-crop, centring and
+sharpening of an EMA teacher."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from selfsup.backbones.base import Backbone
+from selfsup.losses.dino import DINOLoss, teacher_stats, teacher_temperature
+from selfsup.methods.base import Batch, Method
+from selfsup.methods.registry import register_method
+from selfsup.nn.centering import CenteringMode, TeacherCentering
+from selfsup.nn.dino_head import DINOHead
+from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
+
+NUM_GLOBAL = 2  # views 0 and 1 are the global crops: the only ones the teacher sees
+
+
+def encode_by_shape(
+    encode: Callable[[torch.Tensor], torch.Tensor], views: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """``encode`` of all views concatenated in order, one call per run of equal-shape views."""
+    return torch.cat(
+        [encode(torch.cat(list(g))) for _, g in itertools.groupby(views, key=lambda v: v.shape)]
+    )
+
+
+def check_distillation_args(
+    momentum_base: float, momentum_final: float, teacher_temp: float, warmup: int, freeze: int
+) -> None:
+    """Shared argument checks of DINO-style methods (one-line ValueErrors)."""
+    if not 0.0 <= momentum_base <= momentum_final <= 1.0:
+        raise ValueError(
+            "needs 0 <= momentum_base <= momentum_final <= 1, got "
+            f"{momentum_base} and {momentum_final}"
+        )
+    if not teacher_temp > 0 or warmup < 0 or freeze < 0:
+        raise ValueError(
+            "needs teacher_temp > 0, teacher_temp_warmup_steps >= 0 and "
+            f"freeze_last_layer_steps >= 0, got {teacher_temp}, {warmup} and {freeze}"
+        )
+
+
+@register_method("dino")
+class DINO(Method):
+    """Student backbone -> :class:`DINOHead`; teacher = EMA copy of both, fed global crops only.
+
+    Every student view (global and local crops; equal-shape views share a backbone pass) is
+    trained to predict the teacher's centred, sharpened distribution of each *other* global
+    view (:class:`DINOLoss`). The teacher temperature warms up linearly from
+    ``teacher_temp_start`` to ``teacher_temp``; the teacher momentum follows a cosine from
+    ``momentum_base`` to ``momentum_final``. The head's last layer gets no gradient during the
+    first ``freeze_last_layer_steps`` optimizer steps (the paper freezes it for one epoch).
+    Works on any backbone (ResNet: pooled features; ViT: the pooled CLS token). Returned
+    metrics ``teacher_entropy`` / ``teacher_mean_entropy`` / ``teacher_mean_kl`` make collapse
+    visible (see :func:`selfsup.losses.dino.collapse_kind`).
+
+    Args:
+        backbone: the student encoder being pretrained.
+        augment: makes the views; the first two are the global ones (``multicrop``).
+        out_dim: prototypes K (paper: 65,536; CIFAR presets use fewer).
+        hidden_dim / bottleneck_dim / head_layers / head_batch_norm: head sizes (paper:
+            2048, 256, 3, no BN).
+        norm_last_layer: fix the last layer's weight-norm gain at 1 (paper: on).
+        student_temp: student softmax temperature (0.1).
+        teacher_temp_start / teacher_temp / teacher_temp_warmup_steps: teacher temperature
+            warm-up (paper: 0.04 -> 0.07 over 30 epochs).
+        centering: ``"ema"`` (DINO), ``"sinkhorn"`` (DINOv2) or ``"none"`` (ablation).
+        center_momentum: EMA momentum of the centre (0.9).
+        momentum_base / momentum_final: teacher EMA momentum schedule (0.996 -> 1).
+        freeze_last_layer_steps: steps without last-layer updates (one epoch; default is one
+            ImageNet epoch at batch 1024).
+    """
+
+    teacher_of: ClassVar[dict[str, str]] = {
+        "teacher_backbone": "backbone",
+        "teacher_head": "head",
+    }
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        augment: nn.Module,
+        *,
+        out_dim: int = 65536,
+        hidden_dim: int = 2048,
+        bottleneck_dim: int = 256,
+        head_layers: int = 3,
+        head_batch_norm: bool = False,
+        norm_last_layer: bool = True,
+        student_temp: float = 0.1,
+        teacher_temp_start: float = 0.04,
+        teacher_temp: float = 0.07,
+        teacher_temp_warmup_steps: int = 37530,
+        centering: CenteringMode = "ema",
+        center_momentum: float = 0.9,
+        momentum_base: float = 0.996,
+        momentum_final: float = 1.0,
+        freeze_last_layer_steps: int = 1251,
+    ) -> None:
+        super().__init__(backbone, augment)
+        check_distillation_args(
+            momentum_base,
+            momentum_final,
+            min(teacher_temp, teacher_temp_start),
+            teacher_temp_warmup_steps,
+            freeze_last_layer_steps,
+        )
+        self.head = DINOHead(
+            backbone.feature_dim,
+            out_dim,
+            hidden_dim,
+            bottleneck_dim,
+            head_layers,
+            head_batch_norm,
+            norm_last_layer,
+        )
+        self.teacher_backbone = copy_as_teacher(backbone)
+        self.teacher_head = copy_as_teacher(self.head)
+        self.centering = TeacherCentering(out_dim, centering, center_momentum)
+        self.criterion = DINOLoss(student_temp)
+        self.temp_schedule = (teacher_temp_start, teacher_temp, teacher_temp_warmup_steps)
+        self.momentum_base, self.momentum_final = momentum_base, momentum_final
+        self.momentum = momentum_base  # the teacher momentum of the latest update (logged)
+        self.freeze_last_layer_steps = freeze_last_layer_steps
+        # Optimizer steps done; a buffer so a resumed run resumes its schedules.
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self.steps_done: torch.Tensor
+
+    def teacher_temp_now(self) -> float:
+        """Teacher temperature at the current step."""
+        start, end, warmup = self.temp_schedule
+        return teacher_temperature(int(self.steps_done), warmup, start, end)
+
+    def training_step(
+        self, batch: Batch, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        views = self.views(batch, generator)
+        if len(views) < NUM_GLOBAL:
+            raise ValueError(f"DINO needs at least {NUM_GLOBAL} views, got {len(views)}")
+        n = views[0].shape[0]
+        feats = encode_by_shape(self.backbone.forward_features, views)  # [V * n, D]
+        frozen = int(self.steps_done) < self.freeze_last_layer_steps
+        student = list(self.head(feats, freeze_last_layer=frozen).split(n))  # V x [n, K]
+        with torch.no_grad():
+            t_feats = self.teacher_backbone.forward_features(torch.cat(views[:NUM_GLOBAL]))
+            temp = self.teacher_temp_now()
+            targets = self.centering(self.teacher_head(t_feats), temp)  # [2n, K]
+        loss = self.criterion(student, list(targets.split(n)))
+        return {
+            "loss": loss,
+            "embedding": feats[:n].detach(),
+            "teacher_temp": torch.tensor(temp),
+            "momentum": torch.tensor(self.momentum),
+            **teacher_stats(targets),
+        }
+
+    @torch.no_grad()
+    def on_step_end(self, step: int, max_steps: int) -> None:
+        """Record ``step`` (optimizer steps done) and move the teacher towards the student."""
+        self.steps_done.fill_(step)
+        self.momentum = cosine_momentum(step, max_steps, self.momentum_base, self.momentum_final)
+        self.update_teachers(self.momentum)
