@@ -61,3 +61,10 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
         load_config(bad)
     with pytest.raises(ConfigError, match=r"missing key 'backbone\.name'"):
         load_config(None, ["augment.name=simclr", "method.name=simclr"])
+
+
+def test_a_config_without_augment_section_makes_no_views() -> None:
+    cfg = load_config(None, ["backbone.name=text_decoder_tiny", "method.name=gpt"])
+    assert cfg.augment.name == "none" and cfg.augment.args == {}
+    with pytest.raises(ConfigError, match=r"missing key 'augment\.name'"):
+        load_config(None, ["augment.size=8", "backbone.name=x", "method.name=simclr"])

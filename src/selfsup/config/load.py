@@ -93,6 +93,8 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
     named: dict[str, NamedConfig] = {}
     for section in NAMED_SECTIONS:
         body = _mapping(raw, section)
+        if section == "augment" and not body:
+            body = {"name": "none"}  # methods that make no views (language models) need none
         if "name" not in body:
             raise ConfigError(f"missing key '{section}.name'")
         name = body.pop("name")

@@ -15,20 +15,29 @@ from selfsup.methods.base import Method
 from selfsup.methods.registry import BUILT_ARGS, METHODS
 from selfsup.registry import ConfigError
 
+NO_AUGMENT = "none"  # augment.name for methods that make no views (text language models)
+
 
 def validate(cfg: RunConfig) -> None:
     """Every name exists and every key fits its factory; raises ConfigError (one line)."""
     BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
-    AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
+    if cfg.augment.name != NO_AUGMENT:
+        AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
     METHODS.validate(cfg.method.name, cfg.method.args, "method", skip=BUILT_ARGS)
     DATA_SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
 
 
-def build_method(cfg: RunConfig) -> Method:
-    """Build backbone, views and method; mismatches (a token method on a CNN) are ConfigErrors."""
+def build_method(cfg: RunConfig, tokenizer: Any = None) -> Method:
+    """Build backbone, views and method; mismatches (a token method on a CNN) are ConfigErrors.
+
+    Text backbones get ``tokenizer`` (a checkpoint's), else the one the data source trains.
+    """
     validate(cfg)
     method_cls: Any = METHODS.get(cfg.method.name)
-    backbone = BACKBONES.create(cfg.backbone.name, **cfg.backbone.args)
+    backbone_args = dict(cfg.backbone.args)
+    if BACKBONES.tags(cfg.backbone.name).get("modality") == "text":
+        backbone_args["tokenizer"] = tokenizer or build_split(cfg, cfg.data.train_split).tokenizer
+    backbone = BACKBONES.create(cfg.backbone.name, **backbone_args)
     if getattr(method_cls, "requires_tokens", False) and not backbone.has_tokens:
         with_tokens = [n for n in BACKBONES.names() if n.startswith("vit")]
         hint = f" (try '{with_tokens[0]}')" if with_tokens else ""
@@ -42,7 +51,9 @@ def build_method(cfg: RunConfig) -> Method:
             f"method '{cfg.method.name}' works on {method_modality} but backbone "
             f"'{cfg.backbone.name}' encodes {backbone.modality}"
         )
-    augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)
+    augment = None
+    if cfg.augment.name != NO_AUGMENT:
+        augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)
     return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **cfg.method.args)
 
 

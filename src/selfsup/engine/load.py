@@ -40,7 +40,17 @@ def load_method(
     if CONFIG_KEY not in ckpt or not ckpt[CONFIG_KEY]:
         raise ConfigError(f"{ckpt_path} is not a selfsup checkpoint (no run config inside)")
     cfg = build_config(ckpt[CONFIG_KEY])
-    method = build_method(cfg)
     state = {k.removeprefix("method."): v for k, v in ckpt["state_dict"].items()}
+    method = build_method(cfg, tokenizer=_saved_tokenizer(state))
     method.load_state_dict(state)
     return method.eval(), cfg
+
+
+def _saved_tokenizer(state: dict[str, object]) -> object:
+    """The tokenizer a text backbone stored in its extra state (None for other models)."""
+    extra = state.get("backbone._extra_state")
+    if isinstance(extra, dict) and "tokenizer" in extra:
+        from selfsup.data.tokenizers import TextTokenizer
+
+        return TextTokenizer.from_json(extra["tokenizer"])
+    return None

@@ -1,0 +1,62 @@
+"""``selfsup generate --checkpoint RUN_OR_CKPT --prompt "..."``: sample from a trained GPT."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from selfsup.registry import ConfigError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``generate`` sub-command."""
+    p = sub.add_parser("generate", help="continue a prompt with a trained language model")
+    p.add_argument("--checkpoint", required=True, help="a .ckpt file or a run directory")
+    p.add_argument("--prompt", default="", help="text to continue (empty: start from <eos>)")
+    p.add_argument("--max-new-tokens", type=int, default=200)
+    p.add_argument("--temperature", type=float, default=1.0, help="0 picks the likeliest token")
+    p.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=run_generate)
+
+
+def generate_text(
+    checkpoint: str,
+    prompt: str,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+) -> str:
+    """The prompt followed by ``max_new_tokens`` sampled tokens, decoded with the run's
+    tokenizer (loaded from the checkpoint)."""
+    from selfsup.engine.load import load_method
+
+    if max_new_tokens < 0 or temperature < 0 or (top_k is not None and top_k < 1):
+        raise ConfigError("--max-new-tokens and --temperature must be >= 0, --top-k >= 1")
+    from selfsup.methods.language.gpt import GPT
+
+    method, _ = load_method(checkpoint)
+    if not isinstance(method, GPT):
+        raise ConfigError(f"{type(method).__name__} checkpoints cannot generate; use a gpt run")
+    tok = method.text.tokenizer
+    ids = tok.encode(prompt) or [tok.eos_id]
+    g = torch.Generator().manual_seed(seed)
+    out = method.generate(torch.tensor([ids]), max_new_tokens, temperature, top_k, g)
+    return tok.decode(out[0].tolist())
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """CLI entry: print the generated text."""
+    print(
+        generate_text(
+            args.checkpoint,
+            args.prompt,
+            args.max_new_tokens,
+            args.temperature,
+            args.top_k,
+            args.seed,
+        )
+    )
+    return 0
