@@ -89,6 +89,8 @@ class EvalConfig:
     # collapse_threshold * 1/sqrt(D) (the isotropic value) for collapse_patience steps in a row.
     collapse_threshold: float = 0.1
     collapse_patience: int = 20
+    # ... or when the effective rank stays below this fraction of min(batch, D) (0: off).
+    collapse_rank_threshold: float = 0.05
     stop_on_collapse: bool = False  # end training at the alarm instead of only warning
 
 

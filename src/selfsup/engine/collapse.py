@@ -1,8 +1,11 @@
-"""Label-free collapse alarm: the embedding std stays far below its isotropic value for too long.
+"""Label-free collapse alarm: embedding std or effective rank stays too low for too long.
 
 An isotropic ``[B, D]`` batch of L2-normalised embeddings has a per-dimension std of about
-``1 / sqrt(D)``; a collapsed one (every sample mapped to the same direction) has 0. The alarm
-fires once per episode of ``patience`` consecutive low checks and re-arms when the std recovers.
+``1 / sqrt(D)``; a collapsed one (every sample mapped to the same direction) has 0. The std misses
+dimensional collapse (embeddings spread, but inside a few directions); the effective rank
+(RankMe, see ``selfsup.eval.monitors.effective_rank``) catches it: it falls towards 1 while its
+maximum is ``min(B, D)``. A check is low when either signal is below its limit. The alarm fires
+once per episode of ``patience`` consecutive low checks and re-arms when both recover.
 """
 
 from __future__ import annotations
@@ -24,29 +27,64 @@ class CollapseDetector:
     Args:
         threshold: fraction of the isotropic std ``1 / sqrt(D)`` below which a check is "low".
         patience: consecutive low checks that make a collapse.
+        rank_threshold: fraction of the largest possible effective rank ``min(B, D)`` below
+            which a check is "low" (0 turns the rank check off).
     """
 
-    def __init__(self, threshold: float = 0.1, patience: int = 20) -> None:
+    def __init__(
+        self, threshold: float = 0.1, patience: int = 20, rank_threshold: float = 0.05
+    ) -> None:
         if not 0 < threshold < 1:
             raise ConfigError(f"eval.collapse_threshold must be in (0, 1), got {threshold}")
         if patience < 1:
             raise ConfigError(f"eval.collapse_patience must be >= 1, got {patience}")
+        if not 0 <= rank_threshold < 1:
+            raise ConfigError(
+                f"eval.collapse_rank_threshold must be in [0, 1), got {rank_threshold}"
+            )
         self.threshold = threshold
         self.patience = patience
+        self.rank_threshold = rank_threshold
         self.low_checks = 0
         self.collapsed = False  # inside an episode that has already raised its alarm
         self.alarms = 0
+        self.events: list[dict[str, float | int | str]] = []  # one per alarm, for the run's JSON
 
     def limit(self, dim: int) -> float:
         """The std below which a ``dim``-wide embedding counts as collapsing."""
         return self.threshold / math.sqrt(dim)
 
-    def update(self, std: float, dim: int, step: int) -> str | None:
-        """Record one check; returns the alarm message on the check that starts an episode."""
+    def rank_limit(self, max_rank: int) -> float:
+        """The effective rank below which a batch with ``min(B, D) = max_rank`` is collapsing."""
+        return self.rank_threshold * max_rank
+
+    def update(
+        self,
+        std: float,
+        dim: int,
+        step: int,
+        rank: float | None = None,
+        max_rank: int | None = None,
+    ) -> str | None:
+        """Record one check; returns the alarm message on the check that starts an episode.
+
+        ``rank`` (effective rank of the batch) and ``max_rank`` (``min(B, D)``) are optional;
+        without them only the std is checked.
+        """
         limit = self.limit(dim)
-        if std >= limit:
+        reasons = []
+        if std < limit:
+            reasons.append(
+                f"std {std:.4g} < {limit:.4g} ({100 * self.threshold:g}% of 1/sqrt({dim}))"
+            )
+        if rank is not None and max_rank is not None and rank < self.rank_limit(max_rank):
+            reasons.append(
+                f"effective rank {rank:.3g} < {self.rank_limit(max_rank):.3g} "
+                f"({100 * self.rank_threshold:g}% of {max_rank})"
+            )
+        if not reasons:
             if self.collapsed:
-                log.info("embedding std recovered: %.4g >= %.4g at step %d", std, limit, step)
+                log.info("embedding std and rank recovered at step %d (std %.4g)", step, std)
             self.low_checks, self.collapsed = 0, False
             return None
         self.low_checks += 1
@@ -54,24 +92,28 @@ class CollapseDetector:
             return None
         self.collapsed = True
         self.alarms += 1
-        return (
-            f"embedding collapse: std {std:.4g} < {limit:.4g} "
-            f"({100 * self.threshold:g}% of 1/sqrt({dim})) for {self.low_checks} steps "
-            f"at step {step}"
-        )
+        why = " and ".join(reasons)
+        message = f"embedding collapse: {why} for {self.low_checks} steps at step {step}"
+        self.events.append({"step": step, "std": std, "rank": rank or -1.0, "message": message})
+        return message
 
 
 class CollapseMonitor(L.Callback):
-    """Checks the module's per-step ``latest_embedding_std`` (see :class:`SSLModule`).
+    """Checks the module's per-step ``latest_embedding_std`` (see :class:`SSLModule`) and, when
+    the module sets them, ``latest_embedding_rank`` and ``latest_embedding_max_rank``.
 
     Logs the metric ``collapsed`` (0/1) every step, one WARNING on the "selfsup.engine" logger per
     collapse episode, and with ``stop_on_collapse`` ends training at the alarm.
     """
 
     def __init__(
-        self, threshold: float = 0.1, patience: int = 20, stop_on_collapse: bool = False
+        self,
+        threshold: float = 0.1,
+        patience: int = 20,
+        stop_on_collapse: bool = False,
+        rank_threshold: float = 0.05,
     ) -> None:
-        self.detector = CollapseDetector(threshold, patience)
+        self.detector = CollapseDetector(threshold, patience, rank_threshold)
         self.stop_on_collapse = stop_on_collapse
 
     def on_train_batch_end(
@@ -86,7 +128,9 @@ class CollapseMonitor(L.Callback):
         dim: int | None = getattr(pl_module, "embedding_dim", None)
         if std is None or dim is None:
             return  # the method returns no embedding (or this step was skipped)
-        message = self.detector.update(std, dim, trainer.global_step)
+        rank: float | None = getattr(pl_module, "latest_embedding_rank", None)
+        max_rank: int | None = getattr(pl_module, "latest_embedding_max_rank", None)
+        message = self.detector.update(std, dim, trainer.global_step, rank, max_rank)
         pl_module.log("collapsed", float(self.detector.collapsed), on_step=True, on_epoch=False)
         if message is not None and trainer.is_global_zero:
             log.warning(message)

@@ -11,7 +11,7 @@ import torch
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import build_optimizer
 from selfsup.engine.progress import ProgressClock, warmup_cosine_progress
-from selfsup.eval.monitors import embedding_std
+from selfsup.eval.monitors import effective_rank, embedding_std
 from selfsup.methods.base import Batch, Method
 
 CONFIG_KEY = "selfsup_config"
@@ -57,6 +57,10 @@ class SSLModule(L.LightningModule):
         # computed once per step here and read by the logger and the collapse monitor.
         self.latest_embedding_std: float | None = None
         self.embedding_dim: int | None = None
+        # Effective rank (RankMe) of the same batch and its ceiling min(B, D): dimensional
+        # collapse (spread inside a few directions) keeps the std up but drives the rank down.
+        self.latest_embedding_rank: float | None = None
+        self.latest_embedding_max_rank: int | None = None
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CONFIG_KEY] = self.run_config
@@ -98,15 +102,19 @@ class SSLModule(L.LightningModule):
         return loss
 
     def _track_embedding(self, embedding: torch.Tensor | None) -> None:
-        """Store (and on log steps, log) the embedding std of this step."""
+        """Store (and on log steps, log) the embedding std and effective rank of this step."""
         if embedding is None or embedding.ndim != 2 or embedding.shape[0] < 2:
-            self.latest_embedding_std = None
+            self.latest_embedding_std = self.latest_embedding_rank = None
             return
+        embedding = embedding.float()
         self.latest_embedding_std = embedding_std(embedding)
+        self.latest_embedding_rank = effective_rank(embedding)
+        self.latest_embedding_max_rank = min(embedding.shape)
         self.embedding_dim = int(embedding.shape[1])
         every = max(1, int(getattr(self.trainer, "log_every_n_steps", 1)))
         if self.global_step % every == 0:
             self.log("embedding_std", self.latest_embedding_std, on_step=True, on_epoch=False)
+            self.log("effective_rank", self.latest_embedding_rank, on_step=True, on_epoch=False)
 
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         step = self.global_step

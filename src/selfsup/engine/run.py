@@ -29,7 +29,7 @@ from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.module import SSLModule
 from selfsup.engine.optim import scaled_lr
 from selfsup.engine.precision import resolve_precision
-from selfsup.engine.runinfo import write_run_json
+from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.subset import labeled_subset
 from selfsup.registry import ConfigError
 
@@ -87,15 +87,19 @@ def pretrain(
     datamodule = SSLDataModule(
         train_set, cfg.data.batch_size, cfg.data.num_workers, cfg.train.seed, collate_fn=collate
     )
+    collapse = CollapseMonitor(
+        cfg.eval.collapse_threshold,
+        cfg.eval.collapse_patience,
+        cfg.eval.stop_on_collapse,
+        cfg.eval.collapse_rank_threshold,
+    )
     callbacks: list[L.Callback] = [
         PeriodicCheckpoint(
             checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
         ),
         Throughput(cfg.data.batch_size),
         EpochData(train_set),
-        CollapseMonitor(
-            cfg.eval.collapse_threshold, cfg.eval.collapse_patience, cfg.eval.stop_on_collapse
-        ),
+        collapse,
     ]
     knn = _online_knn(cfg, train_set)
     if knn is not None:
@@ -152,11 +156,16 @@ def pretrain(
                 "lr": lr,
                 "total_steps": total_steps,
                 "warmup_steps": warmup,
-                "train_samples": len(train_set),
+                "train_samples": len(train_set) if hasattr(train_set, "__len__") else None,
                 "resumed_from": str(ckpt_path) if ckpt_path else None,
             },
         )
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    if trainer.is_global_zero:
+        update_run_json(
+            run_dir,
+            {"global_step": trainer.global_step, "collapse_events": collapse.detector.events},
+        )
     return PretrainResult(
         run_dir=run_dir,
         method=method,

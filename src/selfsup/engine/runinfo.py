@@ -82,3 +82,13 @@ def write_run_json(run_dir: Path, config: dict[str, Any], extra: dict[str, Any])
     path = run_dir / "run.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
     return path
+
+
+def update_run_json(run_dir: Path, extra: dict[str, Any]) -> None:
+    """Add (or replace) top-level keys of an existing ``run.json`` (written atomically)."""
+    path = run_dir / "run.json"
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    payload.update(extra)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    tmp.replace(path)

@@ -1,0 +1,79 @@
+"""``selfsup eval <protocol>`` on a tiny checkpoint over the bundled digits: table + JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from selfsup.cli import main
+from selfsup.config.load import load_config
+from selfsup.engine.run import pretrain
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    cfg = load_config(
+        None,
+        [
+            "data.source=digits", "data.batch_size=64", "backbone.name=resnet_tiny",
+            "augment.name=simclr", "augment.size=8", "method.name=simclr",
+            "train.max_steps=1", "train.progress=false", "eval.knn_every_n_epochs=0",
+        ],
+    )  # fmt: skip
+    result = pretrain(cfg, run_dir=run)
+    return Path(result.last_checkpoint)
+
+
+def run_eval(ckpt: Path, *args: str) -> dict:
+    out = ckpt.parent.parent / "eval" / "test-result.json"
+    assert main(["eval", *args, "--checkpoint", str(ckpt), "--out", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_fewshot_retrieval_and_cache(checkpoint: Path) -> None:
+    r = run_eval(checkpoint, "fewshot", "--train", "digits:train", "--test", "digits:test",
+                 "--per-class", "2", "--seeds", "0", "1", "--epochs", "20")  # fmt: skip
+    assert r["labels_used"] == 20 and len(r["per_seed"]["linear"]) == 2
+    assert 0.1 < r["linear_mean"] <= 1.0
+    cached = list((checkpoint.parent.parent / "eval" / "features").glob("*.safetensors"))
+    assert len(cached) == 2  # train and test features, reused by the next protocol
+    r = run_eval(checkpoint, "retrieval", "--data", "digits:test")
+    assert r["mode"] == "leave-one-out" and r["queries"] == 450
+    assert r["recall@1"] <= r["recall@5"] <= r["recall@10"]
+    assert len(list(cached[0].parent.glob("*.safetensors"))) == 2  # digits:test reused
+
+
+def test_monitors_and_pseudolabel(checkpoint: Path) -> None:
+    r = run_eval(checkpoint, "monitors", "--data", "digits:test", "--max-items", "64")
+    assert 1.0 <= r["effective_rank"] <= r["max_rank"] and r["items_for_views"] == 64
+    assert 0.0 <= r["alignment"] <= 4.0 and r["uniformity"] <= 0.0
+    r = run_eval(checkpoint, "pseudolabel", "--train", "digits:train", "--test", "digits:test",
+                 "--labels", "100", "--pseudo-fraction", "0.2", "--epochs", "20")  # fmt: skip
+    assert r["labeled"] == 100 and r["pool"] == 1247 and r["pseudo_labels"] == 250
+
+
+def test_tsne_writes_a_plot_of_the_subsample(checkpoint: Path) -> None:
+    r = run_eval(checkpoint, "tsne", "--data", "digits:test", "--tsne-items", "60")
+    assert r["points"] == 60 and r["perplexity"] == 30.0
+    plot = Path(r["plot"])
+    assert plot.suffix == ".png" and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_missing_data_argument_is_one_line(
+    checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["eval", "fewshot", "--checkpoint", str(checkpoint), "--train", "digits:train"]) == 2
+    )
+    assert "eval fewshot needs --test" in capsys.readouterr().err
+    code = main(["eval", "fewshot", "--checkpoint", str(checkpoint), "--train", "digits:train",
+                 "--test", "digits:test", "--no-cache"])  # fmt: skip
+    assert code == 2 and "--per-class N" in capsys.readouterr().err
+    code = main(["eval", "fewshot", "--checkpoint", str(checkpoint), "--train", "digits:train",
+                 "--test", "digits:test", "--per-class", "1000", "--no-cache"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("selfsup: error: eval fewshot: classes [0, 1")
+    assert len(err.splitlines()) == 1
