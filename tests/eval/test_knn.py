@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -142,3 +143,15 @@ def test_tiny_temperature_does_not_overflow():
     pred = knn_predict(bank, labels, queries, k=10, temperature=0.005)
     assert torch.equal(pred, votes.argmax(dim=1))
     assert torch.equal(pred, labels[:40])
+
+
+def test_neighbours_match_sklearn_brute_cosine():
+    from sklearn.neighbors import NearestNeighbors
+
+    g = torch.Generator().manual_seed(7)
+    bank, queries = torch.randn(3000, 64, generator=g), torch.randn(200, 64, generator=g)
+    _, ours = knn_neighbors(bank, queries, 10, chunk_size=64, bank_chunk_size=1000)
+    nn = NearestNeighbors(n_neighbors=10, metric="cosine", algorithm="brute").fit(bank.numpy())
+    theirs = nn.kneighbors(queries.numpy(), return_distance=False)
+    # Sets, not order: float32 rounding may swap two neighbours with equal similarity.
+    assert (ours.sort(dim=1).values.numpy() == np.sort(theirs, axis=1)).all()

@@ -44,6 +44,13 @@ def knn_neighbors(
     if chunk_size < 1 or bank_chunk_size < 1:
         raise ValueError(f"chunk sizes must be >= 1, got {chunk_size} and {bank_chunk_size}")
     k = min(k, len(bank))
+    return _dense_neighbors(bank, queries, k, chunk_size, bank_chunk_size)
+
+
+def _dense_neighbors(
+    bank: torch.Tensor, queries: torch.Tensor, k: int, chunk_size: int, bank_chunk_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact float32 similarities for every pair, tile by tile, with a running top-k."""
     device = bank.device
     sims_out = torch.empty(len(queries), k, dtype=torch.float32, device=device)
     idx_out = torch.empty(len(queries), k, dtype=torch.long, device=device)

@@ -1,1 +1,6 @@
-"""selfsup.report"""
+"""Self-contained HTML reports of pretraining runs (``selfsup report RUN_DIR``)."""
+
+from selfsup.report.html import render_report, write_report
+from selfsup.report.sections_data import RunData, load_run
+
+__all__ = ["RunData", "load_run", "render_report", "write_report"]
