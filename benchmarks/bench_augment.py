@@ -1,12 +1,19 @@
-"""Throughput of SimCLR-style view-making: selfsup vs kornia vs torchvision v2 per image.
+"""View-making throughput: selfsup (batched, in the training process) vs lightly's transforms.
 
-Same ops everywhere: random resized crop (scale 0.08-1), horizontal flip, colour jitter
-(0.4, 0.4, 0.4, 0.1) with p 0.8, grayscale with p 0.2, normalise; 2 views from a uint8 batch.
-``+blur`` rows add Gaussian blur (p 0.5, sigma 0.1-2, kernel ~10% of size) to both batched
-implementations. Implementations are timed in alternation, round after round, and the median
-round is reported, because a shared machine's speed drifts.
+For each recipe, the same images go through
+  selfsup : the registered recipe (``simclr``, ``byol``, ``dino``) on uint8 batches cached in
+            memory, in this process with ``--threads`` threads;
+  lightly : its SimCLRTransform / BYOLTransform / DINOTransform on already-decoded PIL images
+            in a DataLoader with ``--workers`` worker processes, as its examples run;
+  kornia  : (SimCLR only) kornia.augmentation's batched ops, for reference.
+Both sides use the same recipe settings (CIFAR normalisation; SimCLR colour strength 0.5 without
+blur; BYOL blur 1.0 / 0.1 + solarize 0 / 0.2; DINO 2 global + 6 local crops, blur 1.0 / 0.1 /
+0.5, solarize 0.2 on global 2). Contenders alternate, one pass over the images each per round;
+the median round is reported, because a shared machine's speed drifts.
 
-    python benchmarks/bench_augment.py [--rounds 7] [--threads 2]
+    python benchmarks/bench_augment.py [--rounds 5] [--images 2048] [--imagenet]
+
+Uses ../shared/data/cifar10/train when present (random images otherwise).
 """
 
 from __future__ import annotations
@@ -15,111 +22,126 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import kornia.augmentation as K
+import lightly_baselines as lb
 import torch
-from PIL import Image
 from torch import nn
-from torchvision.transforms import v2
 
-from selfsup.augment import ImageViews, ViewSpec
+from selfsup.augment import create_augment
 
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.247, 0.243, 0.261)
-Runner = Callable[[torch.Tensor], object]
+CIFAR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10" / "train"
+Pass = Callable[[], float]  # one pass over the images; returns its seconds
 
 
-def selfsup_views(size: int, blur_p: float) -> Runner:
-    spec = ViewSpec(size, blur_p=blur_p)
-    views = ImageViews([spec, spec], MEAN, STD)
-    gen = torch.Generator().manual_seed(0)
-    return lambda x: views(x, gen)
+def load_images(count: int, size: int) -> torch.Tensor:
+    """``count`` CIFAR-10 images as uint8 (resized to ``size`` if not 32), or random ones."""
+    if CIFAR.is_dir() and size == 32:
+        from selfsup.data.images import decode_files, scan_image_folder
+
+        paths = scan_image_folder(CIFAR).paths
+        pick = torch.randperm(len(paths), generator=torch.Generator().manual_seed(0))[:count]
+        images, _, _ = decode_files([paths[i] for i in pick.tolist()], None, None, root=CIFAR)
+        return images
+    return torch.randint(0, 256, (count, 3, size, size), dtype=torch.uint8)
 
 
-def kornia_views(size: int, blur_p: float) -> Runner:
-    ops: list[nn.Module] = [
-        K.RandomResizedCrop((size, size), scale=(0.08, 1.0)),
-        K.RandomHorizontalFlip(),
-        K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=0.8),
-        K.RandomGrayscale(p=0.2),
-    ]
-    if blur_p > 0:
-        k = max(3, int(0.1 * size) // 2 * 2 + 1)
-        ops.append(K.RandomGaussianBlur((k, k), (0.1, 2.0), p=blur_p))
-    ops.append(K.Normalize(torch.tensor(MEAN), torch.tensor(STD)))
-    pipe = nn.Sequential(*ops)
-
-    def run(x: torch.Tensor) -> object:
-        xf = x.float().div_(255.0)
-        return [pipe(xf), pipe(xf)]
+def batched_pass(views: Callable[[torch.Tensor], object], images: torch.Tensor, batch: int) -> Pass:
+    def run() -> float:
+        start = time.perf_counter()
+        for i in range(0, len(images) - batch + 1, batch):
+            views(images[i : i + batch])
+        return time.perf_counter() - start
 
     return run
 
 
-def torchvision_transform(size: int) -> v2.Compose:
-    return v2.Compose(
-        [
-            v2.RandomResizedCrop(size, scale=(0.08, 1.0), antialias=True),
-            v2.RandomHorizontalFlip(),
-            v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
-            v2.RandomGrayscale(p=0.2),
-            v2.ToImage(),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(MEAN, STD),
-        ]
+def selfsup_pass(recipe: str, images: torch.Tensor, batch: int, **kwargs: object) -> Pass:
+    views = create_augment(recipe, **kwargs)
+    gen = torch.Generator().manual_seed(0)
+    return batched_pass(lambda x: views(x, gen), images, batch)
+
+
+def kornia_pass(images: torch.Tensor, batch: int, size: int) -> Pass:
+    pipe = nn.Sequential(
+        K.RandomResizedCrop((size, size), scale=(0.08, 1.0)),
+        K.RandomHorizontalFlip(),
+        K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=0.8),
+        K.RandomGrayscale(p=0.2),
+        K.Normalize(torch.tensor(lb.CIFAR_NORM["mean"]), torch.tensor(lb.CIFAR_NORM["std"])),
     )
 
+    def views(x: torch.Tensor) -> object:
+        xf = x.float().div_(255.0)
+        return [pipe(xf), pipe(xf)]
 
-def torchvision_tensor_views(size: int) -> Runner:
-    tf = torchvision_transform(size)
-    return lambda x: [torch.stack([tf(img) for img in x]) for _ in range(2)]
-
-
-def torchvision_pil_views(size: int, x: torch.Tensor) -> Runner:
-    """Per-image PIL pipeline, as data loaders run it; images are decoded to PIL beforehand."""
-    tf = torchvision_transform(size)
-    pils = [Image.fromarray(img.permute(1, 2, 0).numpy()) for img in x]
-    return lambda _: [torch.stack([tf(img) for img in pils]) for _ in range(2)]
+    return batched_pass(views, images, batch)
 
 
-def measure(runners: dict[str, Runner], x: torch.Tensor, rounds: int) -> dict[str, float]:
-    """Median images/s (2 views each) per runner, timed in alternation."""
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for run in runners.values():  # warm-up
-        run(x)
+def lightly_pass(
+    transform: Callable[..., object], images: torch.Tensor, batch: int, workers: int
+) -> Pass:
+    timer = lb.LoaderTimer(lb.PilImages(images, transform), batch, workers)
+    return timer.seconds_per_pass
+
+
+def measure(passes: dict[str, Pass], images: int, rounds: int) -> dict[str, float]:
+    """Median images/s per contender over ``rounds`` alternating rounds (after one warm-up)."""
+    for run in passes.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in passes}
     for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run(x)
-            times[name].append(time.perf_counter() - start)
-    return {name: x.shape[0] / statistics.median(t) for name, t in times.items()}
+        for name, run in passes.items():
+            times[name].append(run())
+    return {name: images / statistics.median(t) for name, t in times.items()}
+
+
+def settings(imagenet: bool) -> list[tuple[str, int, dict[str, object], Callable[[], object]]]:
+    """(recipe, input size, selfsup kwargs, lightly transform factory) per benchmarked row."""
+    rows: list[tuple[str, int, dict[str, object], Callable[[], object]]] = [
+        ("simclr", 32, {"size": 32}, lambda: lb.simclr_transform(32)),
+        ("byol", 32, {"size": 32}, lambda: lb.byol_transform(32)),
+        ("dino", 32, {}, lambda: lb.dino_transform(32, 16, 6)),
+    ]
+    if imagenet:
+        big = {"global_size": 224, "local_size": 96}
+        rows.append(("dino", 256, big, lambda: lb.dino_transform(224, 96, 6)))
+    return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--small-only", action="store_true", help="skip the 224 px setting")
-    args = parser.parse_args()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--images", type=int, default=2048)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--threads", type=int, default=2, help="selfsup/kornia threads")
+    p.add_argument("--workers", type=int, default=2, help="lightly DataLoader workers")
+    p.add_argument("--imagenet", action="store_true", help="add DINO at 224/96 px from 256 px")
+    p.add_argument("--only", default=None, help="run one recipe: simclr, byol or dino")
+    args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads, median of {args.rounds} rounds")
-    print(f"{'setting':<30} {'implementation':<24} {'images/s':>10} {'vs selfsup':>11}")
-    settings = ((32, 32, 256), (224, 256, 64))
-    for size, in_size, batch in settings[:1] if args.small_only else settings:
-        x = torch.randint(0, 256, (batch, 3, in_size, in_size), dtype=torch.uint8)
-        runners: dict[str, Runner] = {
-            "selfsup": selfsup_views(size, 0.0),
-            "kornia": kornia_views(size, 0.0),
-            "torchvision v2 tensor/img": torchvision_tensor_views(size),
-            "torchvision v2 PIL/img": torchvision_pil_views(size, x),
-            "selfsup +blur": selfsup_views(size, 0.5),
-            "kornia +blur": kornia_views(size, 0.5),
+    print(
+        f"torch {torch.__version__}; selfsup {args.threads} threads in-process, lightly "
+        f"{args.workers} DataLoader workers; median of {args.rounds} alternating rounds"
+    )
+    print(f"{'recipe':<22}{'contender':<10}{'images/s':>10}{'selfsup / it':>14}")
+    for recipe, in_size, kwargs, make_lightly in settings(args.imagenet):
+        if args.only and recipe != args.only:
+            continue
+        count = args.images if in_size == 32 else args.images // 8
+        batch = args.batch if in_size == 32 else args.batch // 4
+        images = load_images(count, in_size)
+        passes = {
+            "selfsup": selfsup_pass(recipe, images, batch, **kwargs),
+            "lightly": lightly_pass(make_lightly(), images, batch, args.workers),
         }
-        rates = measure(runners, x, args.rounds)
-        setting = f"{in_size}->{size} px, batch {batch}"
+        if recipe == "simclr":
+            passes["kornia"] = kornia_pass(images, batch, 32)
+        rates = measure(passes, len(images) // batch * batch, args.rounds)
+        label = f"{recipe} {in_size}px b{batch}"
         for name, rate in rates.items():
-            base = rates["selfsup +blur" if "blur" in name else "selfsup"]
-            print(f"{setting:<30} {name:<24} {rate:>10.0f} {rate / base:>10.2f}x")
+            print(f"{label:<22}{name:<10}{rate:>10.0f}{rates['selfsup'] / rate:>13.1f}x")
 
 
 if __name__ == "__main__":

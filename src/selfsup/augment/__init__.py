@@ -4,7 +4,7 @@
 ``ViewSpec``. Importing this package registers the recipes in ``image``.
 """
 
-from selfsup.augment import image
+from selfsup.augment import image, minimal
 from selfsup.augment.params import ViewParams, sample_view_params
 from selfsup.augment.registry import AUGMENTS, create_augment, list_augments, register_augment
 from selfsup.augment.spec import ViewSpec
@@ -18,6 +18,7 @@ __all__ = [
     "create_augment",
     "image",
     "list_augments",
+    "minimal",
     "register_augment",
     "sample_view_params",
 ]

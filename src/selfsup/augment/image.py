@@ -128,3 +128,51 @@ def multicrop(
         global_spec, size=local_size, scale=(float(local_scale[0]), float(local_scale[1]))
     )
     return ImageViews([global_spec] * 2 + [local_spec] * num_local, mean=mean, std=std)
+
+
+@register_augment("dino", modality="image")
+def dino(
+    global_size: int = 32,
+    local_size: int = 16,
+    num_local: int = 6,
+    global_scale: tuple[float, float] = (0.4, 1.0),
+    local_scale: tuple[float, float] = (0.05, 0.4),
+    jitter_p: float = 0.8,
+    gray_p: float = 0.2,
+    blur_p: tuple[float, float, float] = (1.0, 0.1, 0.5),
+    solarize_p: float = 0.2,
+    flip_p: float = 0.5,
+    mean: tuple[float, float, float] = CIFAR_MEAN,
+    std: tuple[float, float, float] = CIFAR_STD,
+) -> ImageViews:
+    """DINO's multi-crop (Caron et al. 2021): 2 global crops then ``num_local`` local crops.
+
+    Colour as BYOL (brightness 0.4, contrast 0.4, saturation 0.2, hue 0.1 with ``jitter_p``,
+    grayscale ``gray_p``); blur with probability ``blur_p`` = (global 1, global 2, locals) and
+    solarize on global view 2 only, as in the paper. Views are ordered globals first, like
+    ``multicrop``. The defaults are the paper's crop scales at CIFAR sizes (ImageNet: 224 / 96).
+    """
+    if num_local < 0:
+        raise ValueError(f"dino num_local must be >= 0, got {num_local}")
+    if len(blur_p) != 3:
+        raise ValueError(f"dino blur_p needs 3 values (global 1, global 2, local), got {blur_p}")
+    first = ViewSpec(
+        size=global_size,
+        scale=(float(global_scale[0]), float(global_scale[1])),
+        flip_p=flip_p,
+        jitter_p=jitter_p,
+        brightness=0.4,
+        contrast=0.4,
+        saturation=0.2,
+        hue=0.1,
+        gray_p=gray_p,
+        blur_p=blur_p[0],
+    )
+    second = dataclasses.replace(first, blur_p=blur_p[1], solarize_p=solarize_p)
+    local = dataclasses.replace(
+        first,
+        size=local_size,
+        scale=(float(local_scale[0]), float(local_scale[1])),
+        blur_p=blur_p[2],
+    )
+    return ImageViews([first, second] + [local] * num_local, mean=mean, std=std)
