@@ -1,4 +1,5 @@
-"""``selfsup`` command line: pretrain, resume, eval, quickstart, and registry listings."""
+"""``selfsup`` command line: pretrain, resume, eval, report, visualize, generate, quickstart, and
+registry listings."""
 
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     from selfsup.cli_eval import add_eval_parser
 
     add_eval_parser(sub, _eval)
+
+    from selfsup import cli_generate, cli_report, cli_visualize
+
+    cli_report.add_parser(sub)
+    cli_visualize.add_parser(sub)
+    cli_generate.add_parser(sub)
 
     p = sub.add_parser("quickstart", help="SimCLR on the bundled digits, then a kNN/linear table")
     p.add_argument("--output-dir", default="runs", help="where the run directory goes")

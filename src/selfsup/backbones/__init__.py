@@ -3,8 +3,16 @@
 Importing this package registers every backbone module below.
 """
 
-from selfsup.backbones import resnet, vit
+from selfsup.backbones import resnet, text, vit
 from selfsup.backbones.base import Backbone
 from selfsup.backbones.registry import create_backbone, list_backbones, register_backbone
 
-__all__ = ["Backbone", "create_backbone", "list_backbones", "register_backbone", "resnet", "vit"]
+__all__ = [
+    "Backbone",
+    "create_backbone",
+    "list_backbones",
+    "register_backbone",
+    "resnet",
+    "text",
+    "vit",
+]

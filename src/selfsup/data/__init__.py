@@ -1,10 +1,12 @@
-"""Data sources: decode images into ``uint8 [3, H, W]`` items; augmentation happens later.
+"""Data sources: decode images into ``uint8 [3, H, W]`` items, text into token-id windows;
+augmentation happens later.
 
-An item is ``{"input": uint8 [3, H, W], "label": int}`` (label -1 when unlabelled); a batch from
-:func:`collate` is ``{"input": uint8 [B, 3, H, W], "label": int64 [B]}``. Sources are built by
-name with :func:`build_dataset` ("folder", "shards", "digits").
+An image item is ``{"input": uint8 [3, H, W], "label": int}`` (label -1 when unlabelled); a text
+item is ``{"input": int64 [T], "label": int}``; :func:`collate` stacks either. Sources are built
+by name with :func:`build_dataset` ("folder", "shards", "digits", "text", "jsonl", "tsv").
 """
 
+from selfsup.data import text  # registers the text sources
 from selfsup.data.bundled import load_digits
 from selfsup.data.collate import Batch, Item, collate
 from selfsup.data.decode import BadImage, decode_image
@@ -35,5 +37,6 @@ __all__ = [
     "load_digits",
     "load_image_folder",
     "register_data_source",
+    "text",
     "write_shards",
 ]

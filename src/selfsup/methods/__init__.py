@@ -12,6 +12,9 @@ from selfsup.methods.contrastive import (
     swav,
     vicreg,
 )
+from selfsup.methods.distillation import dino, dinov2
+from selfsup.methods.language import bert_mlm, gpt
+from selfsup.methods.masked import beit, data2vec, mae, vq_tokenizer
 from selfsup.methods.registry import METHODS, create_method, list_methods, register_method
 
 __all__ = [
@@ -19,9 +22,16 @@ __all__ = [
     "Batch",
     "Method",
     "barlow_twins",
+    "beit",
+    "bert_mlm",
     "byol",
     "create_method",
+    "data2vec",
+    "dino",
+    "dinov2",
+    "gpt",
     "list_methods",
+    "mae",
     "moco",
     "moco_v3",
     "nnclr",
@@ -30,4 +40,5 @@ __all__ = [
     "simsiam",
     "swav",
     "vicreg",
+    "vq_tokenizer",
 ]

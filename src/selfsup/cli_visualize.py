@@ -1,0 +1,80 @@
+"""``selfsup visualize attention|reconstruction --checkpoint RUN --data SPEC``: a method's own
+pictures as PNG. By default they go to ``RUN/figures/``, where ``selfsup report`` embeds them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from selfsup.registry import ConfigError
+
+KINDS = ("attention", "reconstruction")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``visualize`` sub-command."""
+    p = sub.add_parser(
+        "visualize", help="ViT CLS attention maps or MAE reconstructions of a checkpoint, as PNG"
+    )
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("--checkpoint", required=True, help="a .ckpt file or a run directory")
+    p.add_argument(
+        "--data", required=True, help="images: digits:train|test, a class-folder PATH[@val]"
+    )
+    p.add_argument("--num", type=int, default=8, help="how many images (rows)")
+    p.add_argument("--size", type=int, default=None, help="decode images to SIZE x SIZE")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="for PATH@val")
+    p.add_argument("--seed", type=int, default=0, help="which images, and MAE's masks")
+    p.add_argument("--out", default=None, help="PNG path (default: RUN/figures/<kind>.png)")
+    p.set_defaults(fn=run_visualize)
+
+
+def pick_images(dataset: object, num: int, seed: int) -> torch.Tensor:
+    """``num`` images drawn without replacement by ``seed``, stacked as uint8 ``[num, C, H, W]``."""
+    n = len(dataset)  # type: ignore[arg-type]
+    if n == 0:
+        raise ConfigError("the data has no images")
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(n, generator=gen)[: min(num, n)].tolist()
+    images = torch.stack([dataset[i]["input"] for i in idx])  # type: ignore[index]
+    if images.dtype != torch.uint8 or images.ndim != 4:
+        raise ConfigError("visualize needs image data (uint8 [C, H, W] items)")
+    return images
+
+
+def default_out(checkpoint: str, kind: str) -> Path:
+    """``RUN/figures/<kind>.png`` for a run directory or a checkpoint inside one."""
+    path = Path(checkpoint)
+    run_dir = path if path.is_dir() else path.parent.parent
+    return run_dir / "figures" / f"{kind}.png"
+
+
+def run_visualize(args: argparse.Namespace) -> int:
+    """Load the checkpoint, draw the images and write the PNG."""
+    from selfsup.cli_eval import dataset_from_spec
+    from selfsup.engine.load import load_method
+
+    if args.num < 1:
+        raise ConfigError(f"--num must be >= 1, got {args.num}")
+    method, _ = load_method(args.checkpoint)
+    images = pick_images(
+        dataset_from_spec(args.data, args.size, args.val_fraction), args.num, args.seed
+    )
+    out = Path(args.out) if args.out else default_out(args.checkpoint, args.kind)
+    try:
+        if args.kind == "attention":
+            from selfsup.visualize.attention import save_attention_maps
+
+            path = save_attention_maps(method, images, out, max_images=args.num)
+        else:
+            from selfsup.visualize.reconstruction import save_reconstruction_grid
+
+            path = save_reconstruction_grid(
+                method, images, out, max_images=args.num, seed=args.seed
+            )
+    except ValueError as e:  # e.g. attention maps of a ResNet, reconstructions of SimCLR
+        raise ConfigError(str(e).splitlines()[0]) from None
+    print(f"{args.kind}: {path}")
+    return 0

@@ -1,0 +1,74 @@
+"""``selfsup visualize``: PNGs from a real (tiny) MAE run, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from selfsup.cli import main
+from selfsup.config.load import load_config
+from selfsup.engine.run import pretrain
+
+TINY_VIT = ["backbone.name=vit_tiny", "backbone.img_size=8", "backbone.patch_size=2"]
+
+
+@pytest.fixture(scope="module")
+def mae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = load_config(
+        None,
+        [
+            "data.source=digits",
+            "data.batch_size=32",
+            *TINY_VIT,
+            "backbone.depth=1",
+            "augment.name=crop_flip",
+            "augment.size=8",
+            "method.name=mae",
+            "method.decoder_dim=32",
+            "method.decoder_depth=1",
+            "method.decoder_heads=2",
+            "optim.name=adamw",
+            "train.max_steps=2",
+            "train.progress=false",
+            "eval.knn_every_n_epochs=0",
+        ],
+    )
+    return pretrain(cfg, run_dir=tmp_path_factory.mktemp("mae") / "run").run_dir
+
+
+@pytest.mark.parametrize(("kind", "panels"), [("reconstruction", 3), ("attention", 1 + 3)])
+def test_pictures_land_in_the_run_figures(mae_run: Path, kind: str, panels: int) -> None:
+    code = main(["visualize", kind, "--checkpoint", str(mae_run), "--data", "digits:test"])
+    assert code == 0
+    png = mae_run / "figures" / f"{kind}.png"
+    with Image.open(png) as im:
+        width, height = im.size
+    # One row per image (8 by default), one column per panel (attention: image + 3 heads).
+    assert height > width * 8 / panels * 0.8 and height < width * 8 / panels * 1.25
+
+
+def test_reconstructions_of_a_non_mae_method_are_one_line_errors(
+    mae_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = load_config(
+        None,
+        [
+            "data.source=digits",
+            "data.batch_size=32",
+            "backbone.name=resnet_tiny",
+            "augment.name=simclr",
+            "augment.size=8",
+            "method.name=simclr",
+            "train.max_steps=1",
+            "train.progress=false",
+            "eval.knn_every_n_epochs=0",
+        ],
+    )
+    run = pretrain(cfg, run_dir=tmp_path / "simclr").run_dir
+    for kind in ("reconstruction", "attention"):
+        code = main(["visualize", kind, "--checkpoint", str(run), "--data", "digits:test"])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.startswith("selfsup: error:") and "\n" not in err
+    assert main(["visualize", "attention", "--checkpoint", str(mae_run), "--data", "nope/"]) == 2
