@@ -15,18 +15,25 @@ def is_text(method: Any) -> bool:
 
 
 def text_dataset_from_spec(spec: str, method: Any, max_len: int | None) -> Any:
-    """``PATH.tsv`` (columns ``sentence`` and ``label``, as SST-2 has them), encoded with the
-    checkpoint's tokenizer so ids mean what they meant in pretraining."""
+    """``PATH.tsv`` with a header: the ``label`` column and the text in ``sentence`` (or the
+    other column: SST-2's dev file calls it ``content``), encoded with the checkpoint's
+    tokenizer so ids mean what they meant in pretraining."""
     from selfsup.data.text import labeled_tsv
 
     path = Path(spec)
     if not path.is_file():
         raise ConfigError(f"text data not found: {spec} (give a labelled .tsv file)")
+    with path.open(encoding="utf-8", errors="strict") as f:
+        header = f.readline().rstrip("\n").split("\t")
+    others = [c for c in header if c != "label"]
+    if "label" not in header or not others:
+        raise ConfigError(f"{spec}: expected a header with 'label' and a text column, got {header}")
+    text_column = "sentence" if "sentence" in header else others[0]
     tokenizer = getattr(method.encoder(), "tokenizer", None)
     if tokenizer is None:
         raise ConfigError("this checkpoint's text encoder carries no tokenizer")
     limit = int(getattr(method.encoder(), "max_len", 64))
-    return labeled_tsv(str(path), tokenizer, max_len=min(max_len or limit, limit))
+    return labeled_tsv(str(path), tokenizer, text_column, "label", min(max_len or limit, limit))
 
 
 def lm_metrics(method: Any, cfg: Any, batch_size: int) -> dict[str, Any]:

@@ -52,9 +52,9 @@ def test_lm_protocol_scores_the_whole_val_split(tmp_path: Path) -> None:
 
 
 def test_text_probes_read_tsv_with_the_checkpoint_tokenizer(tmp_path: Path) -> None:
-    rows = ["sentence\tlabel"]
+    rows = ["label\tcontent"]  # SST-2 dev's header; train.tsv says "sentence"
     for i in range(40):
-        rows.append(f"a good fine great film {i}\t1" if i % 2 else f"a bad dull awful film {i}\t0")
+        rows.append(f"1\ta good fine great film {i}" if i % 2 else f"0\ta bad dull awful film {i}")
     train = tmp_path / "train.tsv"
     train.write_text("\n".join(rows) + "\n")
     cfg = load_config(
@@ -63,6 +63,7 @@ def test_text_probes_read_tsv_with_the_checkpoint_tokenizer(tmp_path: Path) -> N
             "data.source=tsv",
             f"data.path={train}",
             "data.max_len=16",
+            "data.text_column=content",
             "data.vocab_size=60",
             "data.batch_size=8",
             "backbone.name=text_encoder_tiny",

@@ -10,7 +10,8 @@ from method_helpers import random_batch, train_steps
 from selfsup.augment import create_augment
 from selfsup.backbones import create_backbone
 from selfsup.backbones.vit import ViTBackbone
-from selfsup.methods.masked.data2vec import Data2Vec, linear_momentum
+from selfsup.methods.masked.data2vec import Data2Vec
+from selfsup.nn.momentum import linear_momentum
 
 
 def _method(**kwargs: object) -> Data2Vec:

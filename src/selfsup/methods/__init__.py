@@ -13,7 +13,7 @@ from selfsup.methods.contrastive import (
     vicreg,
 )
 from selfsup.methods.distillation import dino, dinov2
-from selfsup.methods.language import bert_mlm, gpt
+from selfsup.methods.language import bert_mlm, data2vec_text, gpt
 from selfsup.methods.masked import beit, data2vec, mae, vq_tokenizer
 from selfsup.methods.registry import METHODS, create_method, list_methods, register_method
 
@@ -27,6 +27,7 @@ __all__ = [
     "byol",
     "create_method",
     "data2vec",
+    "data2vec_text",
     "dino",
     "dinov2",
     "gpt",

@@ -78,3 +78,11 @@ def cosine_momentum(step: int, total_steps: int, base: float, final: float = 1.0
         raise ValueError(f"cosine_momentum needs total_steps > 0, got {total_steps}")
     progress = min(1.0, max(0.0, step / total_steps))
     return final - (final - base) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def linear_momentum(step: int, anneal_steps: int, base: float, final: float) -> float:
+    """data2vec's teacher decay: linear from ``base`` to ``final`` over ``anneal_steps``, then
+    ``final``."""
+    if anneal_steps <= 0 or step >= anneal_steps:
+        return float(final)
+    return float(base + (final - base) * max(step, 0) / anneal_steps)

@@ -15,17 +15,9 @@ from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.layer_targets import layer_targets
 from selfsup.nn.masking import block_masking
-from selfsup.nn.momentum import copy_as_teacher
+from selfsup.nn.momentum import copy_as_teacher, linear_momentum
 
 RegressionLoss = Literal["l2", "smooth_l1"]
-
-
-def linear_momentum(step: int, anneal_steps: int, base: float, final: float) -> float:
-    """data2vec's teacher decay: linear from ``base`` to ``final`` over ``anneal_steps``, then
-    ``final``."""
-    if anneal_steps <= 0 or step >= anneal_steps:
-        return float(final)
-    return float(base + (final - base) * max(step, 0) / anneal_steps)
 
 
 @register_method("data2vec")
