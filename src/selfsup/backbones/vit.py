@@ -251,3 +251,10 @@ def _register_vit(name: str, timm_name: str, summary: str) -> None:
 _register_vit("vit_tiny", "vit_tiny_patch16_224", "ViT-Tiny (D=192, 12 blocks, 3 heads).")
 _register_vit("vit_small", "vit_small_patch16_224", "ViT-Small (D=384, 12 blocks, 6 heads).")
 _register_vit("vit_base", "vit_base_patch16_224", "ViT-Base (D=768, 12 blocks, 12 heads).")
+
+
+def as_vit(backbone: Backbone, method: str) -> ViTBackbone:
+    """``backbone`` typed as a ViT, or a one-line ValueError naming the method that needs one."""
+    if not isinstance(backbone, ViTBackbone):
+        raise ValueError(f"{method} needs a ViT backbone, got {type(backbone).__name__}")
+    return backbone

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.backbones.vit import ViTBackbone
+from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.losses.dino import teacher_stats
 from selfsup.losses.ibot import IBOTPatchLoss
 from selfsup.losses.koleo import KoLeoLoss
@@ -86,8 +86,7 @@ class DINOv2(DINO):
             momentum_final=momentum_final,
             freeze_last_layer_steps=freeze_last_layer_steps,
         )
-        if not isinstance(backbone, ViTBackbone):
-            raise ValueError(f"DINOv2 needs a ViT backbone, got {type(backbone).__name__}")
+        backbone = as_vit(backbone, "DINOv2")
         lo, hi = mask_ratio
         if not 0.0 <= lo <= hi < 1.0 or not 0.0 <= mask_sample_probability <= 1.0:
             raise ValueError(
@@ -113,10 +112,10 @@ class DINOv2(DINO):
         self.ibot_weight, self.koleo_weight = ibot_weight, koleo_weight
         self.mask_ratio, self.mask_sample_probability = (lo, hi), mask_sample_probability
 
+    @property
     def vit(self) -> ViTBackbone:
-        """The student backbone, typed as the ViT it was checked to be."""
-        assert isinstance(self.backbone, ViTBackbone)
-        return self.backbone
+        """``backbone``, typed as the ViT it was checked to be."""
+        return as_vit(self.backbone, "DINOv2")
 
     def make_masks(
         self, batch: int, grid: tuple[int, int], generator: torch.Generator | None
@@ -141,7 +140,7 @@ class DINOv2(DINO):
             raise ValueError(f"DINOv2 needs at least {NUM_GLOBAL} views, got {len(views)}")
         n = views[0].shape[0]
         glob = torch.cat(views[:NUM_GLOBAL])  # [2n, C, H, W]
-        vit = self.vit()
+        vit = self.vit
         grid = vit.grid_for(glob.shape[-2], glob.shape[-1])
         mask = self.make_masks(glob.shape[0], grid, generator).to(glob.device)  # [2n, N]
         tokens = vit.forward_tokens(glob, token_mask=mask)  # [2n, 1 + N, D]

@@ -3,14 +3,14 @@ frozen tokenizer trained by selfsup itself (``vq_tokenizer``; workflow in docs/b
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.backbones.vit import ViTBackbone
+from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.masked.vq_tokenizer import VQTokenizer
 from selfsup.methods.registry import register_method
@@ -54,7 +54,7 @@ class BEiT(Method):
     @property
     def vit(self) -> ViTBackbone:
         """``backbone``, typed as the ViT it was checked to be."""
-        return cast(ViTBackbone, self.backbone)
+        return as_vit(self.backbone, "BEiT")
 
     def __init__(
         self,
@@ -67,8 +67,7 @@ class BEiT(Method):
         tokenizer_model: VQTokenizer | None = None,
     ) -> None:
         super().__init__(backbone, augment)
-        if not isinstance(backbone, ViTBackbone):
-            raise ValueError(f"BEiT needs a ViT backbone, got {type(backbone).__name__}")
+        backbone = as_vit(backbone, "BEiT")
         if not 0.0 < mask_ratio < 1.0:
             raise ValueError(f"BEiT mask_ratio must be in (0, 1), got {mask_ratio}")
         if tokenizer_model is None:

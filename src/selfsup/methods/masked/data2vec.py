@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.backbones.vit import ViTBackbone
+from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.layer_targets import layer_targets
@@ -57,8 +57,7 @@ class Data2Vec(Method):
         momentum_anneal_steps: int = 100000,
     ) -> None:
         super().__init__(backbone, augment)
-        if not isinstance(backbone, ViTBackbone):
-            raise ValueError(f"data2vec needs a ViT backbone, got {type(backbone).__name__}")
+        backbone = as_vit(backbone, "data2vec")
         depth = len(backbone.model.blocks)
         if not 1 <= top_k <= depth:
             raise ValueError(f"data2vec top_k must be in [1, {depth}] (the depth), got {top_k}")
@@ -78,14 +77,14 @@ class Data2Vec(Method):
         self.momentum_schedule = (momentum_base, momentum_final, momentum_anneal_steps)
         self.momentum = momentum_base
 
+    @property
     def vit(self) -> ViTBackbone:
-        """The student backbone, typed as the ViT it was checked to be."""
-        assert isinstance(self.backbone, ViTBackbone)
-        return self.backbone
+        """``backbone``, typed as the ViT it was checked to be."""
+        return as_vit(self.backbone, "data2vec")
 
     def mask(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Block mask ``[B, h * w]`` (True = masked) for images ``x``."""
-        h, w = self.vit().grid_for(x.shape[-2], x.shape[-1])
+        h, w = self.vit.grid_for(x.shape[-2], x.shape[-1])
         return block_masking(x.shape[0], h, w, self.mask_ratio, generator).to(x.device)
 
     @torch.no_grad()
@@ -103,7 +102,7 @@ class Data2Vec(Method):
         views = self.views(batch, generator)
         x = torch.cat(views) if len({v.shape for v in views}) == 1 else views[0]
         mask = self.mask(x, generator)  # [B, N]
-        vit = self.vit()
+        vit = self.vit
         tokens = vit.forward_tokens(x, token_mask=mask)  # [B, P + N, D]
         p = vit.num_prefix_tokens
         pred = self.regression_head(tokens[:, p:][mask])  # [M, D]

@@ -3,13 +3,13 @@ reconstructs the pixels of the rest."""
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.backbones.vit import ViTBackbone
+from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.losses.mae import MAELoss
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
@@ -39,7 +39,7 @@ class MAE(Method):
     @property
     def vit(self) -> ViTBackbone:
         """``backbone``, typed as the ViT it was checked to be."""
-        return cast(ViTBackbone, self.backbone)
+        return as_vit(self.backbone, "MAE")
 
     def __init__(
         self,
@@ -53,8 +53,7 @@ class MAE(Method):
         norm_pix_loss: bool = True,
     ) -> None:
         super().__init__(backbone, augment)
-        if not isinstance(backbone, ViTBackbone):
-            raise ValueError(f"MAE needs a ViT backbone, got {type(backbone).__name__}")
+        backbone = as_vit(backbone, "MAE")
         if not 0.0 < mask_ratio < 1.0:
             raise ValueError(f"MAE mask_ratio must be in (0, 1), got {mask_ratio}")
         self.mask_ratio = mask_ratio

@@ -3,13 +3,13 @@ grid, trained on the same unlabeled images (stage 1 of the BEiT workflow, see do
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.backbones.vit import ViTBackbone
+from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.mae_decoder import MAEDecoder
@@ -38,7 +38,7 @@ class VQTokenizer(Method):
     @property
     def vit(self) -> ViTBackbone:
         """``backbone``, typed as the ViT it was checked to be."""
-        return cast(ViTBackbone, self.backbone)
+        return as_vit(self.backbone, "vq_tokenizer")
 
     def __init__(
         self,
@@ -55,8 +55,7 @@ class VQTokenizer(Method):
         decoder_heads: int = 4,
     ) -> None:
         super().__init__(backbone, augment)
-        if not isinstance(backbone, ViTBackbone):
-            raise ValueError(f"vq_tokenizer needs a ViT backbone, got {type(backbone).__name__}")
+        backbone = as_vit(backbone, "vq_tokenizer")
         self.to_code = nn.Linear(backbone.feature_dim, code_dim)
         self.quantizer = VectorQuantizer(num_codes, code_dim, decay, commitment, dead_threshold)
         p = backbone.patch_size
