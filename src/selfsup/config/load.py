@@ -172,6 +172,14 @@ def _check_values(cfg: RunConfig) -> None:
         (cfg.data.num_workers >= 0, "data.num_workers must be >= 0"),
         (cfg.optim.base_lr > 0, "optim.base_lr must be > 0"),
         (cfg.optim.weight_decay >= 0, "optim.weight_decay must be >= 0"),
+        (
+            cfg.optim.final_weight_decay is None or cfg.optim.final_weight_decay >= 0,
+            "optim.final_weight_decay must be >= 0 (or null for a constant weight decay)",
+        ),
+        (
+            cfg.optim.final_weight_decay is None or cfg.optim.weight_decay > 0,
+            "optim.final_weight_decay needs optim.weight_decay > 0 (the groups that decay)",
+        ),
         (cfg.optim.warmup_epochs >= 0, "optim.warmup_epochs must be >= 0"),
         (
             cfg.train.max_epochs >= 1 or cfg.train.max_steps >= 1,

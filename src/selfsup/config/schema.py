@@ -45,6 +45,10 @@ class OptimConfig:
     exclude_bias_and_norm: bool = True
     warmup_epochs: float = 10.0
     final_lr_ratio: float = 0.0
+    # Weight decay at the end of the run, reached on a cosine from ``weight_decay`` over the
+    # whole run's progress (DINO: 0.04 -> 0.4); None keeps ``weight_decay`` constant. Only
+    # groups that decay change: biases and norm parameters stay at 0.
+    final_weight_decay: float | None = None
     grad_clip: float | None = None
 
 

@@ -11,6 +11,7 @@ import torch
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import build_optimizer
 from selfsup.engine.progress import ProgressClock, warmup_cosine_progress
+from selfsup.engine.schedules import cosine_ramp
 from selfsup.eval.monitors import effective_rank, embedding_std
 from selfsup.methods.base import Batch, Method
 
@@ -29,7 +30,8 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 
 
 class SSLModule(L.LightningModule):
-    """Trains ``method`` with the configured optimizer and a per-step warmup + cosine LR."""
+    """Trains ``method`` with the configured optimizer and a per-step warmup + cosine LR
+    (and, with ``optim.final_weight_decay``, a per-step cosine weight decay)."""
 
     def __init__(
         self,
@@ -42,6 +44,12 @@ class SSLModule(L.LightningModule):
         max_seconds: float | None = None,
         budget_clock: str = "wall",
     ) -> None:
+        final_wd = optim.final_weight_decay
+        if final_wd is not None and not (final_wd >= 0 and optim.weight_decay > 0):
+            raise ValueError(
+                f"a weight-decay schedule needs weight_decay > 0 and final_weight_decay >= 0, "
+                f"got {optim.weight_decay} and {final_wd}"
+            )
         super().__init__()
         self.method = method
         self.optim_cfg = optim
@@ -53,6 +61,8 @@ class SSLModule(L.LightningModule):
         # Progress at which warmup ended: the cosine spans the rest (fixed once reached).
         self.warmup_end: float | None = None if max_seconds else warmup_steps / total_steps
         self.run_config: dict[str, Any] = {}
+        # Indices of the optimizer groups that decay (not biases/norms), set with the optimizer.
+        self.decay_groups: list[int] = []
         # Std of this step's L2-normalised embeddings (see ``embedding_std``) and their width D;
         # computed once per step here and read by the logger and the collapse monitor.
         self.latest_embedding_std: float | None = None
@@ -77,6 +87,12 @@ class SSLModule(L.LightningModule):
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
+        weight_decay = self.weight_decay_at(self.global_step)
+        if weight_decay is not None:
+            # Set from progress every step (never accumulated), so resumes repeat it exactly.
+            groups = self.trainer.optimizers[0].param_groups
+            for i in self.decay_groups:
+                groups[i]["weight_decay"] = weight_decay
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
         if batch["label"].numel() == 0:  # every file of this batch was unreadable: skip the step
@@ -92,9 +108,11 @@ class SSLModule(L.LightningModule):
                 "lower optim.base_lr or check the data"
             )
         self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
-        self.log(
-            "lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False
-        )
+        groups = self.trainer.optimizers[0].param_groups
+        self.log("lr", groups[0]["lr"], on_step=True, on_epoch=False)
+        if self.optim_cfg.final_weight_decay is not None and self.decay_groups:
+            wd = groups[self.decay_groups[0]]["weight_decay"]
+            self.log("weight_decay", wd, on_step=True, on_epoch=False)
         for name, value in out.items():
             if name not in ("loss", "embedding") and value.ndim == 0:
                 self.log(name, value, on_step=True, on_epoch=False)
@@ -134,8 +152,20 @@ class SSLModule(L.LightningModule):
         final = self.optim_cfg.final_lr_ratio
         return warmup_cosine_progress(step, self.warmup_steps, progress, warmup_end, final)
 
+    def weight_decay_at(self, step: int) -> float | None:
+        """Weight decay of the decaying groups at ``step`` (cosine by progress), or None when
+        ``optim.final_weight_decay`` is unset (constant)."""
+        final = self.optim_cfg.final_weight_decay
+        if final is None:
+            return None
+        return cosine_ramp(self.clock.fraction(step), self.optim_cfg.weight_decay, final)
+
     def configure_optimizers(self) -> Any:
         optimizer = build_optimizer(self.method, self.optim_cfg, self.lr)
+        # The bias/norm group is built with weight decay 0 and must keep it.
+        self.decay_groups = [
+            i for i, g in enumerate(optimizer.param_groups) if g["weight_decay"] > 0
+        ]
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self.lr_factor)
         return {
             "optimizer": optimizer,

@@ -19,3 +19,11 @@ def warmup_cosine(
     span = max(1, total_steps - warmup_steps)
     progress = min(1.0, (step - warmup_steps) / span)
     return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def cosine_ramp(progress: float, start: float, end: float) -> float:
+    """Half a cosine from ``start`` (progress 0) to ``end`` (progress 1), e.g. DINO's weight
+    decay 0.04 -> 0.4. A function of progress alone, so resumed runs repeat the schedule."""
+    if not 0.0 <= progress <= 1.0:
+        raise ValueError(f"progress must be in [0, 1], got {progress}")
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
