@@ -3,8 +3,9 @@
 Soft assignments of samples to prototypes are made to use every prototype equally often:
 the transport plan ``exp(scores / epsilon)`` is alternately rescaled so that each prototype
 receives ``B / K`` of the mass and each sample ``1``, where ``B`` counts the samples of every
-rank. Under DDP the prototype (column) sums are all-reduced, so the equipartition holds for
-the global batch while each rank keeps only its own rows.
+rank. Under DDP the prototype (column) sums and the row counts are all-reduced, so the
+equipartition holds for the global batch (ranks may hold different numbers of rows) while each
+rank keeps only its own rows.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def sinkhorn(
     peak = _all_reduce(logits.max().clone(), dist.ReduceOp.MAX)
     q = torch.exp(logits - peak)  # [B + M, K]
     extra = 0 if shared is None else shared.shape[0]
-    total = local * world_size() + extra  # samples in the global batch
+    # Ranks may hold different row counts (DINOv2's masked patch tokens): count them all.
+    rows = _all_reduce(torch.tensor(float(local), device=q.device))
+    total = rows + extra  # samples in the global batch
     k = scores.shape[1]
 
     def global_col_sums(q: torch.Tensor) -> torch.Tensor:
