@@ -17,7 +17,8 @@ CIFAR = ROOT / ".." / "shared" / "data" / "cifar10" / "train"
 
 
 DATA = ROOT / ".." / "shared" / "data"
-TEXT_PRESETS = ("gpt-shakespeare-cpu", "bert-sst2-cpu", "data2vec_text-sst2-cpu")  # their tokenizers train on the data
+# Their tokenizers train on the data.
+TEXT_PRESETS = ("gpt-shakespeare-cpu", "bert-sst2-cpu", "data2vec_text-sst2-cpu")
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.stem)

@@ -1,9 +1,10 @@
 """``selfsup eval PROTOCOL --checkpoint ...``: every protocol prints a table and writes JSON.
 
-Protocols: knn, linear, fewshot, retrieval, pseudolabel and tsne read frozen features, extracted
-once per checkpoint × data × transform and cached in ``<run>/eval/features``; finetune trains the
-whole encoder; monitors reports label-free health signals; lm reports a language model's
-validation loss and perplexity. Text checkpoints read labelled ``.tsv`` files.
+Protocols: knn, linear, fewshot, retrieval, tsne and ``pseudolabel --labeller linear`` read frozen
+features, extracted once per checkpoint × data × transform and cached in ``<run>/eval/features``;
+finetune and pseudolabel (by default) fine-tune the whole encoder; monitors reports label-free
+health signals; lm reports a language model's validation loss and perplexity. Text checkpoints
+read labelled ``.tsv`` files.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import argparse
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selfsup.registry import ConfigError
+
+if TYPE_CHECKING:
+    from selfsup.eval.finetune import FinetuneConfig
 
 PROTOCOLS = (
     "knn",
@@ -64,6 +68,17 @@ def add_eval_parser(sub: Any, fn: Callable[[argparse.Namespace], int]) -> None:
     few.add_argument("--labels", type=int, default=None, help="fewshot/pseudolabel: label count")
     p.add_argument("--with-knn", action="store_true", help="fewshot: also a kNN probe")
     p.add_argument("--pseudo-fraction", type=float, default=0.5, help="top share pseudo-labeled")
+    p.add_argument(
+        "--no-class-balance",
+        action="store_true",
+        help="pseudolabel: take the most confident overall, not per predicted class",
+    )
+    p.add_argument(
+        "--labeller",
+        choices=("finetune", "linear"),
+        default="finetune",
+        help="pseudolabel: fine-tuned network or linear probe on frozen features",
+    )
     p.add_argument("--encoder-lr", type=float, default=1e-3)
     p.add_argument("--head-lr", type=float, default=1e-2)
     p.add_argument("--layer-decay", type=float, default=0.75, help="ViT layer-wise LR decay")
@@ -259,49 +274,16 @@ def _retrieval(ctx: EvalContext) -> dict[str, Any]:
 
 
 def _pseudolabel(ctx: EvalContext) -> dict[str, Any]:
-    from selfsup.eval.features import Features
-    from selfsup.eval.fewshot import sample_few_labels
-    from selfsup.eval.pseudo_label import pseudo_label_refine
+    from selfsup.cli_eval_pseudo import pseudolabel
 
-    a = ctx.args
-    train, test = ctx.features(a.train), ctx.features(a.test)
-    if a.unlabeled is not None:
-        labeled, pool = train, ctx.features(a.unlabeled)
-    elif a.labels is not None or a.fraction is not None or a.per_class is not None:
-        # Keep a few labels of --train; the rest is the pool (its labels only score the pseudo
-        # labels, never train).
-        keep = sample_few_labels(train.labels, 0, a.per_class, a.fraction, a.labels)
-        rest = torch_mask_out(len(train), keep)
-        labeled = Features(train.features[keep], train.labels[keep])
-        pool = Features(train.features[rest], train.labels[rest])
-    else:
-        raise ConfigError("eval pseudolabel needs --unlabeled, or --labels/--fraction/--per-class")
-    r = pseudo_label_refine(labeled, pool, test, fraction=a.pseudo_fraction, epochs=a.epochs or 100)
-    return {
-        "baseline_top1": r.baseline_accuracy,
-        "refined_top1": r.refined_accuracy,
-        "gain": r.gain,
-        "pseudo_labels": r.pseudo_labels,
-        "labeled": len(labeled),
-        "pool": len(pool),
-        "pseudo_label_accuracy": r.pseudo_label_accuracy,
-    }
+    return pseudolabel(ctx)
 
 
-def torch_mask_out(n: int, keep: Any) -> Any:
-    """Indices ``0..n-1`` not in ``keep``."""
-    import torch
+def finetune_config(a: argparse.Namespace) -> FinetuneConfig:
+    """The :class:`FinetuneConfig` of the parsed fine-tuning options (finetune, pseudolabel)."""
+    from selfsup.eval.finetune import FinetuneConfig
 
-    mask = torch.ones(n, dtype=torch.bool)
-    mask[keep] = False
-    return mask.nonzero().flatten()
-
-
-def _finetune(ctx: EvalContext) -> dict[str, Any]:
-    from selfsup.eval.finetune import FinetuneConfig, finetune, load_images
-
-    a = ctx.args
-    cfg = FinetuneConfig(
+    return FinetuneConfig(
         epochs=a.epochs or 30,
         encoder_lr=a.encoder_lr,
         head_lr=a.head_lr,
@@ -315,6 +297,13 @@ def _finetune(ctx: EvalContext) -> dict[str, Any]:
         num_threads=a.threads,
         batch_size=min(a.batch_size, 64),
     )
+
+
+def _finetune(ctx: EvalContext) -> dict[str, Any]:
+    from selfsup.eval.finetune import finetune, load_images
+
+    a = ctx.args
+    cfg = finetune_config(a)
     train, test = load_images(ctx.dataset(a.train)), load_images(ctx.dataset(a.test))
     r = finetune(ctx.method.encoder(), ctx.method.eval_input, train, test, cfg, a.device)
     return {

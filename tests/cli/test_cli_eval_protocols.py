@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from selfsup.cli import main
+from selfsup.cli import build_parser, main
 from selfsup.config.load import load_config
 from selfsup.engine.run import pretrain
 
@@ -51,8 +51,28 @@ def test_monitors_and_pseudolabel(checkpoint: Path) -> None:
     assert 1.0 <= r["effective_rank"] <= r["max_rank"] and r["items_for_views"] == 64
     assert 0.0 <= r["alignment"] <= 4.0 and r["uniformity"] <= 0.0
     r = run_eval(checkpoint, "pseudolabel", "--train", "digits:train", "--test", "digits:test",
-                 "--labels", "100", "--pseudo-fraction", "0.2", "--epochs", "20")  # fmt: skip
+                 "--labels", "100", "--pseudo-fraction", "0.2", "--epochs", "20",
+                 "--labeller", "linear")  # fmt: skip
     assert r["labeled"] == 100 and r["pool"] == 1247 and r["pseudo_labels"] == 250
+    assert r["labeller"] == "linear" and r["weight_decay"] > 0
+
+
+def test_pseudolabel_with_a_finetuned_labeller(
+    checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = build_parser().parse_args(["eval", "pseudolabel", "--checkpoint", "x"])
+    assert args.labeller == "finetune"  # the requirement's recipe is the default
+    r = run_eval(checkpoint, "pseudolabel", "--train", "digits:train", "--test", "digits:test",
+                 "--labels", "50", "--pseudo-fraction", "0.1", "--epochs", "1", "--threads", "1",
+                 "--labeller", "finetune")  # fmt: skip
+    assert r["labeller"] == "finetune" and r["epochs"] == 1
+    assert r["labeled"] == 50 and r["pool"] == 1297 and r["class_balanced"] is True
+    assert 0 < r["pseudo_labels"] <= 130  # at most 13 per predicted class
+    assert 0.0 <= r["baseline_top1"] <= 1.0 and 0.0 <= r["refined_top1"] <= 1.0
+    assert r["gain"] == pytest.approx(r["refined_top1"] - r["baseline_top1"])
+    assert 0.0 <= r["pseudo_label_accuracy"] <= 1.0
+    table = capsys.readouterr().out
+    assert "labeller" in table and "finetune" in table
 
 
 def test_tsne_writes_a_plot_of_the_subsample(checkpoint: Path) -> None:

@@ -42,3 +42,15 @@ def test_refinement_reports_pseudo_label_quality_and_count() -> None:
     assert r.pseudo_label_accuracy is not None and r.pseudo_label_accuracy > 0.9
     assert r.gain == pytest.approx(r.refined_accuracy - r.baseline_accuracy)
     assert r.refined_accuracy > 0.8
+
+
+def test_balanced_selection_takes_each_predicted_class_quota() -> None:
+    # 8 rows: class 0 is predicted 6 times (very confident), class 1 twice (less confident).
+    probs = torch.tensor([[0.99, 0.01]] * 6 + [[0.3, 0.7], [0.4, 0.6]], dtype=torch.float32)
+    overall = select_confident(probs, 0.5)
+    assert set(overall.tolist()) == {0, 1, 2, 3}  # the confident class fills the share
+    balanced = select_confident(probs, 0.5, balanced=True)
+    # quota ceil(0.5 * 8 / 2) = 2 per class: the two best of class 0 and both of class 1.
+    assert balanced.tolist() == [0, 1, 6, 7]
+    # Quota 4: class 1 has only 2 rows and gives both; class 0 is capped at 4 of its 6.
+    assert select_confident(probs, 1.0, balanced=True).tolist() == [0, 1, 2, 3, 6, 7]

@@ -20,10 +20,11 @@ from torch import nn
 from torch.utils.data import DataLoader, default_collate
 
 from selfsup.engine.schedules import warmup_cosine
-from selfsup.eval.finetune_parts import finetune_param_groups, random_crop_flip
+from selfsup.eval.finetune_parts import finetune_param_groups, random_crop_flip, torch_threads
 from selfsup.eval.linear import stratified_split
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
+Images = tuple[torch.Tensor, torch.Tensor]  # (uint8 images [N, C, H, W], labels [N])
 
 
 @dataclasses.dataclass
@@ -110,36 +111,48 @@ def load_images(dataset: Any, batch_size: int = 256) -> tuple[torch.Tensor, torc
 def finetune(
     encoder: nn.Module,
     preprocess: Preprocess,
-    train: tuple[torch.Tensor, torch.Tensor],
-    test: tuple[torch.Tensor, torch.Tensor],
+    train: Images,
+    test: Images,
     config: FinetuneConfig | None = None,
     device: str | torch.device = "cpu",
+    extra: Images | None = None,
 ) -> FinetuneResult:
     """Fine-tune a copy of ``encoder`` on ``train`` (uint8 images, labels); score on ``test``.
 
     ``preprocess`` maps raw uint8 batches to encoder input (the method's ``eval_input``).
     Validation uses ``config.val_fraction`` of each train class; the caller's encoder is left
-    untouched.
+    untouched. ``extra`` (e.g. pseudo labels) joins the fitting set but never the validation
+    split, so it cannot pick the early-stopping epoch.
     """
+    return finetune_model(encoder, preprocess, train, test, config, device, extra)[0]
+
+
+def finetune_model(
+    encoder: nn.Module,
+    preprocess: Preprocess,
+    train: Images,
+    test: Images,
+    config: FinetuneConfig | None = None,
+    device: str | torch.device = "cpu",
+    extra: Images | None = None,
+) -> tuple[FinetuneResult, Classifier]:
+    """:func:`finetune` that also returns the classifier of the best validation epoch (in eval
+    mode, on ``device``)."""
     cfg = config or FinetuneConfig()
     cfg.check()
-    before = torch.get_num_threads()
-    try:
-        if cfg.num_threads is not None:
-            torch.set_num_threads(cfg.num_threads)
-        return _finetune(encoder, preprocess, train, test, cfg, torch.device(device))
-    finally:
-        torch.set_num_threads(before)
+    with torch_threads(cfg.num_threads):
+        return _finetune(encoder, preprocess, train, test, cfg, torch.device(device), extra)
 
 
 def _finetune(
     encoder: nn.Module,
     preprocess: Preprocess,
-    train: tuple[torch.Tensor, torch.Tensor],
-    test: tuple[torch.Tensor, torch.Tensor],
+    train: Images,
+    test: Images,
     cfg: FinetuneConfig,
     dev: torch.device,
-) -> FinetuneResult:
+    extra: Images | None,
+) -> tuple[FinetuneResult, Classifier]:
     x, y = train
     if len(x) != len(y) or int(y.min()) < 0:
         raise ValueError("fine-tuning needs one label >= 0 per train image")
@@ -147,6 +160,14 @@ def _finetune(
     fit_idx, val_idx = stratified_split(y, cfg.val_fraction, cfg.seed)
     if len(val_idx) == 0 or len(fit_idx) < 2:
         raise ValueError("too few train images for a validation split (need >= 2 per class)")
+    if extra is not None and len(extra[0]) > 0:
+        ex, ey = extra
+        if len(ex) != len(ey) or int(ey.min()) < 0 or ex.shape[1:] != x.shape[1:]:
+            raise ValueError("the extra set needs train-shaped images, each with a label >= 0")
+        num_classes = max(num_classes, int(ey.max()) + 1)
+        # Appended after the split: indices >= len(y) are fitted on, never validated on.
+        fit_idx = torch.cat([fit_idx, torch.arange(len(y), len(y) + len(ey))])
+        x, y = torch.cat([x, ex]), torch.cat([y, ey.long()])
     torch.manual_seed(cfg.seed)  # the head's initialisation
     feature_dim = int(getattr(encoder, "feature_dim"))  # noqa: B009  (Backbone attribute)
     model = Classifier(copy.deepcopy(encoder), feature_dim, num_classes).to(dev)
@@ -185,7 +206,7 @@ def _finetune(
     final = accuracy(model, preprocess, *test, dev)
     assert best_state is not None
     model.load_state_dict(best_state)
-    return FinetuneResult(
+    result = FinetuneResult(
         best_val_accuracy=best_acc,
         best_epoch=best_epoch,
         test_accuracy_best=accuracy(model, preprocess, *test, dev),
@@ -193,6 +214,7 @@ def _finetune(
         epochs_run=len(history),
         val_history=history,
     )
+    return result, model.eval()
 
 
 @torch.no_grad()

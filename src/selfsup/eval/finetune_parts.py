@@ -1,8 +1,10 @@
-"""Building blocks of fine-tuning: batched crop/flip on uint8 images, and optimizer groups with
-a lower encoder LR and, for timm ViTs, layer-wise LR decay."""
+"""Building blocks of fine-tuning: batched crop/flip on uint8 images, optimizer groups with
+a lower encoder LR and, for timm ViTs, layer-wise LR decay, and a scoped CPU thread count."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -83,3 +85,15 @@ def _decay_split(params: list[nn.Parameter], lr: float, wd: float) -> list[dict[
         {"params": decay, "weight_decay": wd, "lr": lr},
         {"params": plain, "weight_decay": 0.0, "lr": lr},
     ]
+
+
+@contextlib.contextmanager
+def torch_threads(num_threads: int | None) -> Iterator[None]:
+    """Run the block with ``num_threads`` torch CPU threads (None: unchanged), then restore."""
+    before = torch.get_num_threads()
+    try:
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
+        yield
+    finally:
+        torch.set_num_threads(before)
