@@ -63,9 +63,15 @@ def add_eval_parser(sub: Any, fn: Callable[[argparse.Namespace], int]) -> None:
     p.add_argument("--epochs", type=int, default=None, help="probe iterations / fine-tune epochs")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fewshot seeds")
     few = p.add_mutually_exclusive_group()
-    few.add_argument("--per-class", type=int, default=None, help="fewshot: labels per class")
-    few.add_argument("--fraction", type=float, default=None, help="fewshot: share of labels")
-    few.add_argument("--labels", type=int, default=None, help="fewshot/pseudolabel: label count")
+    few.add_argument(
+        "--per-class", type=int, default=None, help="fewshot/finetune: labels per class"
+    )
+    few.add_argument(
+        "--fraction", type=float, default=None, help="fewshot/finetune: share of labels"
+    )
+    few.add_argument(
+        "--labels", type=int, default=None, help="fewshot/finetune/pseudolabel: label count"
+    )
     p.add_argument("--with-knn", action="store_true", help="fewshot: also a kNN probe")
     p.add_argument("--pseudo-fraction", type=float, default=0.5, help="top share pseudo-labeled")
     p.add_argument(
@@ -305,8 +311,15 @@ def _finetune(ctx: EvalContext) -> dict[str, Any]:
     a = ctx.args
     cfg = finetune_config(a)
     train, test = load_images(ctx.dataset(a.train)), load_images(ctx.dataset(a.test))
+    if a.labels is not None or a.fraction is not None or a.per_class is not None:
+        from selfsup.eval.fewshot import sample_few_labels
+
+        # Few-label fine-tuning: a class-balanced subset of --train (seed: the first --seeds).
+        keep = sample_few_labels(train[1], a.seeds[0], a.per_class, a.fraction, a.labels)
+        train = (train[0][keep], train[1][keep])
     r = finetune(ctx.method.encoder(), ctx.method.eval_input, train, test, cfg, a.device)
     return {
+        "train_labels": len(train[1]),
         "finetune_top1_best": r.test_accuracy_best,
         "finetune_top1_final": r.test_accuracy_final,
         "best_val_top1": r.best_val_accuracy,

@@ -97,3 +97,10 @@ def test_missing_data_argument_is_one_line(
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("selfsup: error: eval fewshot: classes [0, 1")
     assert len(err.splitlines()) == 1
+
+
+def test_few_label_finetune(checkpoint: Path) -> None:
+    r = run_eval(checkpoint, "finetune", "--train", "digits:train", "--test", "digits:test",
+                 "--per-class", "5", "--epochs", "1", "--threads", "1")  # fmt: skip
+    assert r["train_labels"] == 50 and r["epochs_run"] == 1
+    assert 0.0 <= r["finetune_top1_best"] <= 1.0
