@@ -1,11 +1,14 @@
-"""Training-step throughput of a backbone: contiguous vs channels_last memory format.
+"""Training-step throughput of a backbone: contiguous vs channels_last memory format, and
+optionally channels_last under ``torch.compile`` (what ``train.compile=true`` does).
 
-One step = forward + backward + SGD step on random images. The two formats run alternately,
-round after round, so slow drifts of a shared machine hit both alike; compare the ratio.
+One step = forward + backward + SGD step on random images. The contenders run alternately,
+round after round, so slow drifts of a shared machine hit both alike; compare the ratio. With
+``--compile`` the compile time (the first steps) is printed separately.
 
     python benchmarks/bench_backbones.py                       # ResNet-18 CIFAR stem, batch 256
     python benchmarks/bench_backbones.py --batch 64
     python benchmarks/bench_backbones.py --backbone resnet_tiny --threads 1
+    python benchmarks/bench_backbones.py --backbone resnet_tiny --compile
 """
 
 from __future__ import annotations
@@ -54,6 +57,13 @@ def make_runners(args: argparse.Namespace) -> dict[str, Runner]:
         model = copy.deepcopy(base).to(memory_format=fmt)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         runners[name] = Runner(model, opt, images.contiguous(memory_format=fmt))
+    if args.compile:
+        model = copy.deepcopy(base).to(memory_format=torch.channels_last)
+        model.compile()  # in place, as the engine does
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        runners["compiled"] = Runner(
+            model, opt, images.contiguous(memory_format=torch.channels_last)
+        )
     return runners
 
 
@@ -66,6 +76,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=2, help="timed steps per run")
     p.add_argument("--rounds", type=int, default=3, help="alternating runs per format")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--compile", action="store_true", help="add channels_last + torch.compile")
     return p.parse_args()
 
 
@@ -74,8 +85,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     runners = make_runners(args)
-    for runner in runners.values():  # warm-up: allocator, kernel selection
-        runner.step()
+    warmup: dict[str, float] = {}
+    for name, runner in runners.items():  # warm-up: allocator, kernel selection, compilation
+        start = time.perf_counter()
+        for _ in range(2):
+            runner.step()
+        warmup[name] = time.perf_counter() - start
     results: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(args.rounds):
         for name, runner in runners.items():
@@ -96,6 +111,14 @@ def main() -> None:
     ratios = [c / d for c, d in zip(results["channels_last"], results["contiguous"], strict=True)]
     cells = " | ".join(f"{r:.2f}" for r in ratios)
     print(f"| channels_last / contiguous | {cells} | {statistics.median(ratios):.2f} |")
+    if "compiled" in results:
+        ratios = [c / d for c, d in zip(results["compiled"], results["channels_last"], strict=True)]
+        cells = " | ".join(f"{r:.2f}" for r in ratios)
+        print(f"| compiled / channels_last | {cells} | {statistics.median(ratios):.2f} |")
+        print(
+            f"compile: first 2 steps {warmup['compiled']:.1f} s "
+            f"(eager: {warmup['channels_last']:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

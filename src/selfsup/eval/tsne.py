@@ -7,6 +7,7 @@ subsample is embedded, so a map of a big split still takes seconds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +65,10 @@ def save_tsne_plot(
     labels: np.ndarray | torch.Tensor | None,
     path: str | Path,
     title: str = "t-SNE of features",
+    class_names: Sequence[str] | None = None,
 ) -> None:
-    """Scatter ``points`` ``[n, 2]`` coloured by ``labels`` (legend per class) as a PNG."""
+    """Scatter ``points`` ``[n, 2]`` coloured by ``labels`` (legend per class) as a PNG; the
+    legend says ``class_names[label]`` where given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -82,7 +85,7 @@ def save_tsne_plot(
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
     for i, c in enumerate(classes):
         sel = lab == c
-        name = "unlabelled" if c < 0 else str(c)
+        name = "unlabelled" if c < 0 else class_name(int(c), class_names)
         ax.scatter(pts[sel, 0], pts[sel, 1], s=7, color=cmap(i % cmap.N), label=name, alpha=0.8)
     if len(classes) <= 20:
         ax.legend(markerscale=2.5, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
@@ -92,3 +95,10 @@ def save_tsne_plot(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def class_name(label: int, class_names: Sequence[str] | None) -> str:
+    """``class_names[label]`` when it exists, else the label number."""
+    if class_names is not None and 0 <= label < len(class_names):
+        return str(class_names[label])
+    return str(label)

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from selfsup.eval.tsne import class_name
+
 Series = list[tuple[int, float]]
 _COLOURS = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2")
 
@@ -74,8 +76,10 @@ def neighbour_grid(
     neighbours: Sequence[Sequence[torch.Tensor]],
     neighbour_labels: Sequence[Sequence[int]],
     sims: Sequence[Sequence[float]],
+    class_names: Sequence[str] | None = None,
 ) -> bytes:
-    """Rows of query image + its nearest bank images; green frame = same label, red = not."""
+    """Rows of query image + its nearest bank images; green frame = same label, red = not.
+    Titles name the class (``class_names[label]`` where given)."""
     rows, cols = len(queries), 1 + max((len(n) for n in neighbours), default=0)
     if rows == 0:
         raise ValueError("no queries for the neighbour grid")
@@ -94,10 +98,12 @@ def neighbour_grid(
             img, lab, sim = cells[c]
             ax.imshow(_as_image(img), cmap="gray", interpolation="nearest")
             if sim is None:
-                ax.set_title(f"query · {lab}", fontsize=8, fontweight="bold")
+                ax.set_title(
+                    f"query · {class_name(lab, class_names)}", fontsize=8, fontweight="bold"
+                )
                 colour = "#111827"
             else:
-                ax.set_title(f"{lab} · {sim:.2f}", fontsize=8)
+                ax.set_title(f"{class_name(lab, class_names)} · {sim:.2f}", fontsize=8)
                 colour = "#059669" if lab == query_labels[r] else "#dc2626"
             for spine in ax.spines.values():
                 spine.set_edgecolor(colour)

@@ -58,9 +58,23 @@ def feature_pictures(
         out.notes.append(f"features unavailable ({_first_line(e)}): t-SNE and neighbours skipped")
         return out
     out.checkpoint = ckpt.name
-    out.tsne = _tsne_png(val_f.features, val_f.labels, run_dir, out.notes, seed)
-    out.neighbours = _grid_png(val, bank, val_f.features, bank_f.features, grid_queries, out.notes)
+    names = dataset_classes(val)
+    out.tsne = _tsne_png(val_f.features, val_f.labels, names, out.notes, seed)
+    out.neighbours = _grid_png(
+        val, bank, val_f.features, bank_f.features, grid_queries, names, out.notes
+    )
     return out
+
+
+def dataset_classes(dataset: Any) -> list[str] | None:
+    """Class names of a dataset (image folders keep their sub-folder names), looking through
+    ``Subset`` wrappers; None when it has none."""
+    while dataset is not None:
+        classes = getattr(dataset, "classes", None)
+        if classes:
+            return [str(c) for c in classes]
+        dataset = getattr(dataset, "dataset", None)
+    return None
 
 
 def _capped(dataset: Any, max_items: int, seed: int) -> Any:
@@ -71,7 +85,11 @@ def _capped(dataset: Any, max_items: int, seed: int) -> Any:
 
 
 def _tsne_png(
-    feats: torch.Tensor, labels: torch.Tensor, run_dir: Path, notes: list[str], seed: int
+    feats: torch.Tensor,
+    labels: torch.Tensor,
+    names: list[str] | None,
+    notes: list[str],
+    seed: int,
 ) -> bytes | None:
     try:
         points = compute_tsne(feats, seed=seed)
@@ -80,7 +98,9 @@ def _tsne_png(
         return None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tsne.png"
-        save_tsne_plot(points, labels.numpy(), path, title="t-SNE of validation features")
+        save_tsne_plot(
+            points, labels.numpy(), path, title="t-SNE of validation features", class_names=names
+        )
         return path.read_bytes()
 
 
@@ -90,6 +110,7 @@ def _grid_png(
     q_feats: torch.Tensor,
     b_feats: torch.Tensor,
     n: int,
+    names: list[str] | None,
     notes: list[str],
 ) -> bytes | None:
     first = queries[0]["input"]
@@ -106,6 +127,7 @@ def _grid_png(
         [[h["input"] for h in row] for row in hits],
         [[int(h.get("label", -1)) for h in row] for row in hits],
         sims.tolist(),
+        names,
     )
 
 
