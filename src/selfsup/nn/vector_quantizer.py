@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+from selfsup.nn.gather import world_size
 
 
 class VectorQuantizer(nn.Module):
@@ -14,7 +17,9 @@ class VectorQuantizer(nn.Module):
     towards the mean of the vectors assigned to it (decay ``decay``). Codes whose smoothed
     usage falls below ``dead_threshold`` are restarted on random vectors of the current batch,
     so the codebook stays in use. The encoder gets the straight-through gradient plus the
-    commitment loss ``commitment * ||z - sg(code)||^2``. Codebook statistics are per process.
+    commitment loss ``commitment * ||z - sg(code)||^2``. Under DDP the assignment counts and
+    sums are all-reduced and restarted codes come from rank 0's batch, so every rank keeps the
+    same codebook, built from the global batch.
 
     Args:
         num_codes: codebook size.
@@ -82,8 +87,12 @@ class VectorQuantizer(nn.Module):
         self, flat: torch.Tensor, ids: torch.Tensor, generator: torch.Generator | None
     ) -> None:
         onehot = F.one_hot(ids, self.num_codes).to(flat.dtype)  # [M, K]
-        self.cluster_size.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
-        self.code_sum.mul_(self.decay).add_(onehot.t() @ flat, alpha=1 - self.decay)
+        counts, sums = onehot.sum(0), onehot.t() @ flat  # [K], [K, D]
+        if world_size() > 1:
+            dist.all_reduce(counts)
+            dist.all_reduce(sums)
+        self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.code_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         # Laplace smoothing keeps rarely used codes from dividing by ~0.
         n = self.cluster_size.sum()
         size = (self.cluster_size + self.eps) / (n + self.num_codes * self.eps) * n
@@ -93,7 +102,10 @@ class VectorQuantizer(nn.Module):
             device = generator.device if generator is not None else flat.device
             count = int(dead.sum())
             picks = torch.randint(flat.shape[0], (count,), generator=generator, device=device)
-            picks = picks.to(flat.device)
-            self.codebook[dead] = flat[picks]
-            self.code_sum[dead] = flat[picks]
+            fresh = flat[picks.to(flat.device)]  # [dead, D]
+            if world_size() > 1:
+                # ``dead`` is the same on every rank (synced statistics); so must the codes be.
+                dist.broadcast(fresh, src=0)
+            self.codebook[dead] = fresh
+            self.code_sum[dead] = fresh
             self.cluster_size[dead] = 1.0
