@@ -8,6 +8,7 @@ from typing import Any
 import lightning as L
 import pytest
 
+from run_helpers import tiny_digits_simclr
 from selfsup.config.load import load_config
 from selfsup.engine import progress as progress_module
 from selfsup.engine.checkpoint import checkpoint_step, latest_checkpoint
@@ -72,22 +73,13 @@ def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(tmp_path:
     cfg = load_config(
         None,
         [
-            "data.source=digits",
-            "data.batch_size=64",
-            "backbone.name=resnet_tiny",
-            "augment.name=simclr",
-            "augment.size=8",
-            "method.name=simclr",
-            "method.proj_hidden_dim=32",
-            "method.proj_out_dim=16",
+            *tiny_digits_simclr(),
             "optim.name=adamw",
             "optim.base_lr=0.001",
             "optim.warmup_epochs=0",
             "train.max_epochs=1000",  # ~21,000 steps: far more than 0.2 min allows
             "train.max_minutes=0.2",
             "train.checkpoint_every_n_steps=100000",
-            "train.progress=false",
-            "eval.knn_every_n_epochs=0",
         ],
     )
     recorder = LRRecorder()

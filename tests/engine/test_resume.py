@@ -12,26 +12,18 @@ from typing import Any
 import lightning as L
 import pytest
 
+from run_helpers import tiny_digits_simclr
 from selfsup.config.load import load_config, save_config
 from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.run import pretrain, resume_run
 
 TOTAL_STEPS = 24  # digits train has 1,347 images: 21 steps of 64 per epoch, so this crosses one
 OVERRIDES = [
-    "data.source=digits",
-    "data.batch_size=64",
-    "backbone.name=resnet_tiny",
-    "augment.name=simclr",
-    "augment.size=8",
-    "method.name=simclr",
-    "method.proj_hidden_dim=64",
-    "method.proj_out_dim=32",
+    *tiny_digits_simclr(proj_hidden=64, proj_out=32),
     "optim.name=lars",
     "optim.warmup_epochs=0.2",
     f"train.max_steps={TOTAL_STEPS}",
     "train.keep_last=2",
-    "train.progress=false",
-    "eval.knn_every_n_epochs=0",
     "train.seed=7",
 ]
 

@@ -12,6 +12,7 @@ import lightning as L
 import pytest
 from torch import nn
 
+from run_helpers import tiny_digits_simclr
 from selfsup.config.load import load_config
 from selfsup.config.schema import OptimConfig
 from selfsup.engine import progress as progress_module
@@ -23,21 +24,12 @@ from selfsup.registry import ConfigError
 STEPS = 5
 START, END = 0.04, 0.4
 TINY_RUN = [
-    "data.source=digits",
-    "data.batch_size=64",
-    "backbone.name=resnet_tiny",
-    "augment.name=simclr",
-    "augment.size=8",
-    "method.name=simclr",
-    "method.proj_hidden_dim=32",
-    "method.proj_out_dim=16",
+    *tiny_digits_simclr(),
     f"optim.weight_decay={START}",
     "optim.warmup_epochs=0",
     f"train.max_steps={STEPS}",
     "train.log_every_n_steps=1",
     "train.checkpoint_every_n_steps=100000",
-    "train.progress=false",
-    "eval.knn_every_n_epochs=0",
 ]
 
 

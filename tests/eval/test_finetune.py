@@ -8,19 +8,7 @@ import torch
 from selfsup.backbones import create_backbone
 from selfsup.eval.finetune import FinetuneConfig, finetune
 from selfsup.eval.finetune_parts import finetune_param_groups, random_crop_flip
-
-
-def toy_set(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class 0: dark images, class 1: bright ones (crops and flips keep the class)."""
-    gen = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % 2
-    base = torch.where(y == 1, 200.0, 50.0)[:, None, None, None]
-    x = base + 20 * torch.randn(n, 3, 8, 8, generator=gen)
-    return x.clamp(0, 255).to(torch.uint8), y
-
-
-def scale(x: torch.Tensor) -> torch.Tensor:
-    return x.float() / 127.5 - 1.0
+from toy_images import scale, toy_set
 
 
 def test_separable_toy_set_reaches_100_percent_and_encoder_is_untouched() -> None:
@@ -35,7 +23,7 @@ def test_separable_toy_set_reaches_100_percent_and_encoder_is_untouched() -> Non
         seed=0,
         num_threads=1,
     )
-    result = finetune(encoder, scale, toy_set(64, 0), toy_set(40, 1), cfg)
+    result = finetune(encoder, scale, toy_set(64, 0, noise=20.0), toy_set(40, 1, noise=20.0), cfg)
     assert result.test_accuracy_best == 1.0
     assert result.best_val_accuracy == 1.0
     assert len(result.val_history) == result.epochs_run <= 4
@@ -53,7 +41,13 @@ def test_mixup_path_trains_and_early_stopping_stops() -> None:
         seed=1,
         num_threads=1,
     )
-    result = finetune(create_backbone("resnet_tiny"), scale, toy_set(48, 2), toy_set(20, 3), cfg)
+    result = finetune(
+        create_backbone("resnet_tiny"),
+        scale,
+        toy_set(48, 2, noise=20.0),
+        toy_set(20, 3, noise=20.0),
+        cfg,
+    )
     # patience=1: stop the first epoch that fails to beat the best; never more than 6 epochs
     hist = result.val_history
     for e in range(1, len(hist) - 1):
@@ -90,5 +84,5 @@ def test_bad_settings_fail_with_one_line() -> None:
     with pytest.raises(ValueError, match="layer_decay"):
         FinetuneConfig(layer_decay=0.0).check()
     with pytest.raises(ValueError, match="validation split"):
-        x, y = toy_set(2, 0)
+        x, y = toy_set(2, 0, noise=20.0)
         finetune(create_backbone("resnet_tiny"), scale, (x, y), (x, y), FinetuneConfig())

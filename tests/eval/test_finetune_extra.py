@@ -9,20 +9,7 @@ import selfsup.eval.finetune as ft
 from selfsup.backbones import create_backbone
 from selfsup.eval.finetune import FinetuneConfig, finetune, finetune_model
 from selfsup.eval.linear import stratified_split
-
-
-def toy_set(n: int, seed: int, offset: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class 0: dark images, class 1: bright ones; ``offset`` shifts all pixels (a marker)."""
-    gen = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % 2
-    base = torch.where(y == 1, 200.0, 50.0)[:, None, None, None] + offset
-    x = base + 10 * torch.randn(n, 3, 8, 8, generator=gen)
-    return x.clamp(0, 255).to(torch.uint8), y
-
-
-def scale(x: torch.Tensor) -> torch.Tensor:
-    return x.float() / 127.5 - 1.0
-
+from toy_images import scale, toy_set
 
 CFG = FinetuneConfig(
     epochs=2, batch_size=16, warmup_epochs=0.5, val_fraction=0.25, seed=3, num_threads=1

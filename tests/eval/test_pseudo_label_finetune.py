@@ -14,23 +14,11 @@ from selfsup.backbones import create_backbone
 from selfsup.eval.finetune import FinetuneConfig
 from selfsup.eval.pseudo_label import pseudo_label_accuracy, select_confident
 from selfsup.eval.pseudo_label_finetune import predict_probs, pseudo_label_finetune
+from toy_images import scale, toy_set
 
 CFG = FinetuneConfig(epochs=3, batch_size=16, warmup_epochs=0.5, val_fraction=0.25,
                      patience=3, seed=0, num_threads=1)  # fmt: skip
 FRACTION = 0.4
-
-
-def toy_set(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class 0: dark images, class 1: bright ones (crops and flips keep the class)."""
-    gen = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % 2
-    base = torch.where(y == 1, 200.0, 50.0)[:, None, None, None]
-    x = base + 10 * torch.randn(n, 3, 8, 8, generator=gen)
-    return x.clamp(0, 255).to(torch.uint8), y
-
-
-def scale(x: torch.Tensor) -> torch.Tensor:
-    return x.float() / 127.5 - 1.0
 
 
 def spy_on_finetune(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from selfsup.report.sections_features import dataset_classes
 
 
 class Named(Dataset[dict[str, torch.Tensor]]):
-    classes = ["cat", "dog"]
+    classes = ("cat", "dog")
 
     def __len__(self) -> int:
         return 2
@@ -20,7 +20,7 @@ class Named(Dataset[dict[str, torch.Tensor]]):
 
 
 class Unnamed(Named):
-    classes: list[str] = []
+    classes = ()
 
 
 def test_names_come_through_nested_subsets() -> None:
