@@ -45,6 +45,41 @@ def test_loss_and_gradient_match_loop(n: int, d: int, temperature: float) -> Non
     torch.testing.assert_close(grad_b.double(), ref_grad_b, atol=1e-5, rtol=0)
 
 
+def multi_view_loop_reference(views: list[torch.Tensor], temperature: float) -> torch.Tensor:
+    """Every view an anchor; mean over its V-1 positives of -log(exp(s_ip/T) / sum_{k!=i})."""
+    z = torch.cat(views).double()
+    z = z / z.norm(dim=1, keepdim=True)
+    n, total, terms = views[0].shape[0], z.new_zeros(()), 0
+    for i in range(z.shape[0]):
+        sims = [z[i] @ z[k] / temperature for k in range(z.shape[0])]
+        denominator = sum(torch.exp(sims[k]) for k in range(z.shape[0]) if k != i)
+        for p in range(z.shape[0]):
+            if p != i and p % n == i % n:
+                total = total - torch.log(torch.exp(sims[p]) / denominator)
+                terms += 1
+    return total / terms
+
+
+@pytest.mark.parametrize("v", [2, 3, 6])
+@pytest.mark.parametrize("n", [2, 5])
+def test_multi_view_loss_and_gradient_match_loop(v: int, n: int) -> None:
+    gen = torch.Generator().manual_seed(10 * v + n)
+    views = [torch.randn(n, 7, generator=gen, requires_grad=True) for _ in range(v)]
+    loss = NTXentLoss(temperature=0.2)(*views)
+    grads = torch.autograd.grad(loss, views)
+    refs = [x.detach().double().requires_grad_() for x in views]
+    ref = multi_view_loop_reference(refs, 0.2)
+    ref_grads = torch.autograd.grad(ref, refs)
+    torch.testing.assert_close(loss.double(), ref, atol=1e-5, rtol=0)
+    for grad, ref_grad in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(grad.double(), ref_grad, atol=1e-5, rtol=0)
+
+
+def test_views_of_different_shapes_raise() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        NTXentLoss()(torch.randn(4, 3), torch.randn(4, 3), torch.randn(3, 3))
+
+
 def test_known_value_for_orthogonal_views() -> None:
     # Two samples, views exactly aligned, samples orthogonal: s_ip = 1, two negatives at 0.
     z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])

@@ -18,6 +18,7 @@ from selfsup.nn import gather_nograd, rank
 WORLD = 2
 IN_DIM, OUT_DIM, TEMPERATURE = 6, 5, 0.3
 PER_RANK_SIZES = (1, 4)  # 1 sample per rank only has negatives thanks to the other rank
+NUM_VIEWS = (2, 3)  # SimCLR, and multi-crop (every other view of a sample is a positive)
 
 
 def make_model() -> nn.Module:
@@ -25,19 +26,17 @@ def make_model() -> nn.Module:
     return nn.Sequential(nn.Linear(IN_DIM, 16), nn.ReLU(), nn.Linear(16, OUT_DIM))
 
 
-def joined_batch(n_global: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two views [n_global, IN_DIM] of a fixed batch; rank r owns rows r*N .. (r+1)*N - 1."""
+def joined_batch(n_global: int, views: int) -> list[torch.Tensor]:
+    """Views [n_global, IN_DIM] of a fixed batch; rank r owns rows r*N .. (r+1)*N - 1."""
     gen = torch.Generator().manual_seed(n_global)
-    x_a = torch.randn(n_global, IN_DIM, generator=gen)
-    return x_a, x_a + 0.3 * torch.randn(n_global, IN_DIM, generator=gen)
+    x = torch.randn(n_global, IN_DIM, generator=gen)
+    return [x + 0.3 * torch.randn(n_global, IN_DIM, generator=gen) for _ in range(views)]
 
 
-def loss_and_grads(
-    model: nn.Module, x_a: torch.Tensor, x_b: torch.Tensor
-) -> dict[str, torch.Tensor]:
+def loss_and_grads(model: nn.Module, xs: list[torch.Tensor]) -> dict[str, torch.Tensor]:
     model.zero_grad(set_to_none=True)
-    z_a, z_b = model(torch.cat([x_a, x_b])).chunk(2)  # one forward call per step, as DDP wants
-    loss = NTXentLoss(temperature=TEMPERATURE, gather=True)(z_a, z_b)
+    zs = model(torch.cat(xs)).chunk(len(xs))  # one forward call per step, as DDP wants
+    loss = NTXentLoss(temperature=TEMPERATURE, gather=True)(*zs)
     loss.backward()
     return {"loss": loss.detach(), **parameter_grads(model)}
 
@@ -55,12 +54,12 @@ def rank_body(rank_: int) -> dict[str, dict[str, torch.Tensor]]:
     differentiable_gather = nt_xent_module.gather_ranks
     results: dict[str, dict[str, torch.Tensor]] = {}
     for n in PER_RANK_SIZES:
-        x_a, x_b = joined_batch(WORLD * n)
-        mine = slice(rank_ * n, (rank_ + 1) * n)
-        results[f"gather/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
-        nt_xent_module.gather_ranks = gather_local_grad_only
-        results[f"local_grad_only/{n}"] = loss_and_grads(model, x_a[mine], x_b[mine])
-        nt_xent_module.gather_ranks = differentiable_gather
+        for v in NUM_VIEWS:
+            mine = [x[rank_ * n : (rank_ + 1) * n] for x in joined_batch(WORLD * n, v)]
+            results[f"gather/{n}/{v}"] = loss_and_grads(model, mine)
+            nt_xent_module.gather_ranks = gather_local_grad_only
+            results[f"local_grad_only/{n}/{v}"] = loss_and_grads(model, mine)
+            nt_xent_module.gather_ranks = differentiable_gather
     return results
 
 
@@ -70,11 +69,13 @@ def rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     return run_ranks(rank_body, tmp_path_factory.mktemp("ddp"), world=WORLD)
 
 
+@pytest.mark.parametrize("v", NUM_VIEWS)
 @pytest.mark.parametrize("n", PER_RANK_SIZES)
-def test_ddp_loss_and_every_gradient_match_one_process(rank_results: list[dict], n: int) -> None:
-    x_a, x_b = joined_batch(WORLD * n)
-    reference = loss_and_grads(make_model(), x_a, x_b)
-    per_rank = [r[f"gather/{n}"] for r in rank_results]
+def test_ddp_loss_and_every_gradient_match_one_process(
+    rank_results: list[dict], n: int, v: int
+) -> None:
+    reference = loss_and_grads(make_model(), joined_batch(WORLD * n, v))
+    per_rank = [r[f"gather/{n}/{v}"] for r in rank_results]
 
     assert not torch.allclose(per_rank[0]["loss"], per_rank[1]["loss"])  # different data
     mean_loss = sum(r["loss"] for r in per_rank) / WORLD
@@ -86,14 +87,14 @@ def test_ddp_loss_and_every_gradient_match_one_process(rank_results: list[dict],
             torch.testing.assert_close(result[name], reference[name], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("v", NUM_VIEWS)
 @pytest.mark.parametrize("n", PER_RANK_SIZES)
 def test_gather_without_cross_rank_gradient_would_be_caught(
-    rank_results: list[dict], n: int
+    rank_results: list[dict], n: int, v: int
 ) -> None:
     # Same forward value, but gradients miss the other ranks' terms: the check above can fail.
-    x_a, x_b = joined_batch(WORLD * n)
-    reference = loss_and_grads(make_model(), x_a, x_b)
-    per_rank = [r[f"local_grad_only/{n}"] for r in rank_results]
+    reference = loss_and_grads(make_model(), joined_batch(WORLD * n, v))
+    per_rank = [r[f"local_grad_only/{n}/{v}"] for r in rank_results]
     mean_loss = sum(r["loss"] for r in per_rank) / WORLD
     torch.testing.assert_close(mean_loss, reference["loss"], atol=1e-5, rtol=0)
     worst = max(

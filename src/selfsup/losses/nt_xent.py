@@ -30,28 +30,40 @@ class NTXentLoss(nn.Module):
         self.temperature = float(temperature)
         self.gather = gather
 
-    def forward(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
-        """Loss for embeddings ``z_a, z_b: [N, D]`` where row i of each is a view of sample i."""
-        self._check_inputs(z_a, z_b)
-        n = z_a.shape[0]
+    def forward(self, z_a: torch.Tensor, z_b: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+        """Loss for embeddings ``z_a, z_b, ...: [N, D]`` where row i of each is a view of sample i.
+
+        With more than two views (multi-crop), every view is an anchor whose positives are the
+        other views of its sample: the loss is its mean log-likelihood of each positive against
+        all other views. Two views give SimCLR's loss exactly.
+        """
+        views = (z_a, z_b, *more)
+        for other in views[1:]:
+            self._check_inputs(z_a, other)
+        n, v = z_a.shape[0], len(views)
         ranks = world_size() if self.gather else 1
         if n * ranks < 2:
             raise ValueError(
                 "NTXentLoss needs at least 2 samples in the global batch to have negatives, got 1"
             )
 
-        anchors = F.normalize(torch.cat([z_a, z_b]), dim=1)  # [2N, D], rows: all a, then all b
-        # One collective for both views; rank r's anchors are rows r*2N .. (r+1)*2N - 1.
-        candidates = gather_ranks(anchors) if ranks > 1 else anchors  # [2N*ranks, D]
-        offset = 2 * n * rank() if ranks > 1 else 0
+        anchors = F.normalize(torch.cat(views), dim=1)  # [V*N, D], rows: all a, then all b, ...
+        # One collective for all views; rank r's anchors are rows r*V*N .. (r+1)*V*N - 1.
+        candidates = gather_ranks(anchors) if ranks > 1 else anchors  # [V*N*ranks, D]
+        offset = v * n * rank() if ranks > 1 else 0
 
-        logits = (anchors @ candidates.T).div_(self.temperature)  # [2N, 2N*ranks], in place
+        logits = (anchors @ candidates.T).div_(self.temperature)  # [V*N, V*N*ranks], in place
         # Remove each anchor's similarity with itself: entries (i, offset + i).
         logits.diagonal(offset=offset).fill_(float("-inf"))
 
-        local = torch.arange(2 * n, device=z_a.device)  # [2N]
-        positives = offset + (local + n) % (2 * n)  # [2N], a_i <-> b_i
-        return F.cross_entropy(logits, positives)  # scalar, mean over the 2N local anchors
+        local = torch.arange(v * n, device=z_a.device)  # [V*N]
+        if v == 2:
+            positives = offset + (local + n) % (2 * n)  # [2N], a_i <-> b_i
+            return F.cross_entropy(logits, positives)  # scalar, mean over the 2N local anchors
+        shifts = torch.arange(1, v, device=z_a.device) * n  # the V-1 other views of a sample
+        positives = offset + (local[:, None] + shifts) % (v * n)  # [V*N, V-1]
+        log_prob = logits.log_softmax(dim=1).gather(1, positives)
+        return -log_prob.mean()
 
     @staticmethod
     def _check_inputs(z_a: torch.Tensor, z_b: torch.Tensor) -> None:

@@ -13,6 +13,8 @@ the engine, so a user can train one in a ten-line PyTorch loop::
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import torch
@@ -23,6 +25,18 @@ from selfsup.nn.momentum import update_momentum
 
 Batch = dict[str, torch.Tensor]
 """A collated batch: ``input`` (uint8 images, waveforms or token ids) and ``label`` (-1 if none)."""
+
+
+def encode_by_shape(
+    encode: Callable[[torch.Tensor], torch.Tensor], views: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """``encode`` of all views concatenated in order, one call per run of equal-shape views.
+
+    Multi-crop views come as globals then locals, so this is one pass per crop size.
+    """
+    return torch.cat(
+        [encode(torch.cat(list(g))) for _, g in itertools.groupby(views, key=lambda v: v.shape)]
+    )
 
 
 class Method(nn.Module):

@@ -1,4 +1,4 @@
-"""SimCLR (Chen et al., 2020): two views, a projection head, NT-Xent over 2N views."""
+"""SimCLR (Chen et al., 2020): two views (or multi-crop), a projection head, NT-Xent."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.nt_xent import NTXentLoss
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 
@@ -15,6 +15,10 @@ from selfsup.nn.heads import SimCLRProjectionHead
 @register_method("simclr")
 class SimCLR(Method):
     """Representation = backbone features before the head; the head only serves the loss.
+
+    With a multi-crop augment (two global crops, then small local ones) every view's positives
+    are the other views of its image (``NTXentLoss`` with more than two views): the small crops
+    add positives for a fraction of a global view's cost.
 
     Args:
         backbone: the encoder being pretrained.
@@ -40,10 +44,12 @@ class SimCLR(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self.views(batch, generator)
-        n = view_a.shape[0]
-        # One backbone pass over both views: [2N, C, H, W] -> [2N, D] -> [2N, out].
-        h = self.backbone.forward_features(torch.cat([view_a, view_b]))
+        views = self.views(batch, generator)
+        if len(views) < 2:
+            raise ValueError(f"SimCLR needs at least 2 views, the augment gave {len(views)}")
+        n = views[0].shape[0]
+        # One backbone pass per crop size: [V*N, C, H, W] -> [V*N, D] -> [V*N, out].
+        h = encode_by_shape(self.backbone.forward_features, views)
         z = self.head(h)
-        loss = self.loss(z[:n], z[n:])
+        loss = self.loss(*z.split(n))
         return {"loss": loss, "embedding": h[:n].detach()}

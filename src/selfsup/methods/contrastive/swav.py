@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.swav import SwAVLoss
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 from selfsup.nn.queue import MemoryQueue
@@ -110,7 +108,7 @@ class SwAV(Method):
             )
         self.normalize_prototypes()
         n = views[0].shape[0]
-        h = self._features_by_shape(views)  # [V * N, D], views in order
+        h = encode_by_shape(self.backbone.forward_features, views)  # [V * N, D], views in order
         z = F.normalize(self.projector(h), dim=1)  # [V * N, out]
         step = int(self.steps_done)
         weight = self.prototypes.weight
@@ -123,14 +121,6 @@ class SwAV(Method):
             for i in range(NUM_GLOBAL):
                 self._queue(i).push(z[i * n : (i + 1) * n].detach())  # after use, not before
         return {"loss": loss, "embedding": h[:n].detach()}
-
-    def _features_by_shape(self, views: list[torch.Tensor]) -> torch.Tensor:
-        """Backbone features of all views, one pass per run of consecutive equal-shape views."""
-        parts = [
-            self.backbone.forward_features(torch.cat(list(group)))
-            for _, group in itertools.groupby(views, key=lambda v: tuple(v.shape))
-        ]
-        return torch.cat(parts)
 
     @torch.no_grad()
     def _codes(self, scores: torch.Tensor, view: int) -> torch.Tensor:

@@ -3,8 +3,6 @@ sharpening of an EMA teacher."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import torch
@@ -12,22 +10,13 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.dino import DINOLoss, teacher_stats, teacher_temperature
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.centering import CenteringMode, TeacherCentering
 from selfsup.nn.dino_head import DINOHead
 from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
 
 NUM_GLOBAL = 2  # views 0 and 1 are the global crops: the only ones the teacher sees
-
-
-def encode_by_shape(
-    encode: Callable[[torch.Tensor], torch.Tensor], views: Sequence[torch.Tensor]
-) -> torch.Tensor:
-    """``encode`` of all views concatenated in order, one call per run of equal-shape views."""
-    return torch.cat(
-        [encode(torch.cat(list(g))) for _, g in itertools.groupby(views, key=lambda v: v.shape)]
-    )
 
 
 def check_distillation_args(

@@ -13,8 +13,8 @@ from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.losses.dino import teacher_stats
 from selfsup.losses.ibot import IBOTPatchLoss
 from selfsup.losses.koleo import KoLeoLoss
-from selfsup.methods.base import Batch
-from selfsup.methods.distillation.dino import DINO, NUM_GLOBAL, encode_by_shape
+from selfsup.methods.base import Batch, encode_by_shape
+from selfsup.methods.distillation.dino import DINO, NUM_GLOBAL
 from selfsup.methods.registry import register_method
 from selfsup.nn.centering import CenteringMode, TeacherCentering
 from selfsup.nn.dino_head import DINOHead
