@@ -30,5 +30,9 @@ class Backbone(nn.Module):
         """Token features ``[B, N, D]`` (only for models with tokens)."""
         raise TypeError(f"{type(self).__name__} has no tokens; use forward_features")
 
+    def stem_conv(self) -> nn.Conv2d | None:
+        """The first conv on the raw input, for data-dependent init (None: the model has none)."""
+        return None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)

@@ -31,6 +31,10 @@ class ResNetBackbone(Backbone):
         self.feature_dim = feature_dim
         self.in_chans = in_chans
 
+    def stem_conv(self) -> nn.Conv2d:
+        """``conv1``, the stem that patch whitening initialises."""
+        return self.model.conv1
+
     def forward_map(self, x: torch.Tensor) -> torch.Tensor:
         """The final feature map ``[B, feature_dim, h, w]`` before pooling (for dense methods)."""
         if x.ndim != 4 or x.shape[1] != self.in_chans:

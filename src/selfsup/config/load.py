@@ -187,6 +187,7 @@ def _check_values(cfg: RunConfig) -> None:
         ),
         (cfg.train.checkpoint_every_n_steps >= 1, "train.checkpoint_every_n_steps must be >= 1"),
         (cfg.train.keep_last >= 1, "train.keep_last must be >= 1"),
+        (cfg.train.whiten_stem_images >= 0, "train.whiten_stem_images must be >= 0"),
         (cfg.eval.knn_k >= 1, "eval.knn_k must be >= 1"),
         (cfg.eval.knn_temperature > 0, "eval.knn_temperature must be > 0"),
         (0 < cfg.eval.collapse_threshold < 1, "eval.collapse_threshold must be in (0, 1)"),

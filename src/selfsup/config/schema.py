@@ -70,6 +70,9 @@ class TrainConfig:
     sync_batchnorm: bool = False
     channels_last: bool = True
     compile: bool = False
+    # Initialise the backbone's first conv as ± patch-whitening filters of this many training
+    # images before step 0 (label-free; 0: keep the random init). Not redone on resume.
+    whiten_stem_images: int = 0
     seed: int = 0
     output_dir: str = "runs"
     run_name: str | None = None

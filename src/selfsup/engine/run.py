@@ -30,6 +30,7 @@ from selfsup.engine.module import SSLModule
 from selfsup.engine.optim import scaled_lr
 from selfsup.engine.precision import resolve_precision
 from selfsup.engine.runinfo import update_run_json, write_run_json
+from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
 from selfsup.registry import ConfigError
 
@@ -80,6 +81,8 @@ def pretrain(
             "or choose another train.run_name"
         )
     train_set = build_split(cfg, cfg.data.train_split)
+    if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
+        whiten_stem(method, train_set, cfg.train.whiten_stem_images, cfg.train.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
     precision = resolve_precision(cfg.train.precision, cfg.train.accelerator)
