@@ -22,7 +22,7 @@ class SimCLR(Method):
 
     Args:
         backbone: the encoder being pretrained.
-        augment: makes the two views from a raw uint8 batch (on the batch's device).
+        augment: makes the views (two, or multi-crop) from a raw uint8 batch, on its device.
         temperature: NT-Xent temperature (0.5 in the paper's CIFAR runs, 0.1-0.2 at ImageNet).
         proj_hidden_dim / proj_out_dim: the 2-layer MLP head (paper: 2048 -> 128).
         gather: use negatives from all DDP ranks (gradients flow back to every rank).
