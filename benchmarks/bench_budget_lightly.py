@@ -65,18 +65,12 @@ def train(args: argparse.Namespace, images: torch.Tensor) -> tuple[torch.nn.Modu
 
 
 @torch.no_grad()
-def features(backbone: torch.nn.Module, images: torch.Tensor, size: int) -> torch.Tensor:
-    """Encoder features of uint8 images at the training resolution, normalised as lightly's."""
+def features(backbone: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Encoder features of uint8 images (decoded at the training size), normalised as lightly's."""
     backbone.eval()
     mean = torch.tensor(lb.CIFAR_NORM["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(lb.CIFAR_NORM["std"]).view(1, 3, 1, 1)
-    out = []
-    for chunk in images.split(512):
-        x = chunk.float().div_(255)
-        if x.shape[-1] != size:
-            x = torch.nn.functional.interpolate(x, size=size, mode="bilinear", antialias=True)
-        out.append(backbone((x - mean) / std).flatten(1))
-    return torch.cat(out)
+    return torch.cat([backbone((c.float() / 255 - mean) / std) for c in images.split(512)])
 
 
 def main() -> None:
@@ -97,8 +91,8 @@ def main() -> None:
     val_set = load_image_folder(split="val", cache=True, **split)
     assert isinstance(train_set, ImageTensorDataset) and isinstance(val_set, ImageTensorDataset)
     backbone, row = train(args, train_set.images)
-    bank = features(backbone, train_set.images, args.size)
-    queries = features(backbone, val_set.images, args.size)
+    bank = features(backbone, train_set.images)
+    queries = features(backbone, val_set.images)
     for k, t in ((200, 0.1), (20, 0.07)):
         acc = knn_accuracy(bank, train_set.labels, queries, val_set.labels, k=k, temperature=t)
         row[f"knn_top1_k{k}"] = acc

@@ -34,7 +34,7 @@ def whiten_stem(method: Method, dataset: Any, images: int, seed: int) -> int:
         raise ConfigError("train.whiten_stem_images: none of the sampled images could be read")
     with torch.no_grad():
         x = method.eval_input(torch.stack(batch).to(conv.weight.device))
-    filled = whiten_conv_(conv, x.float())
+    filled = whiten_conv_(conv, x)
     logger.info(
         "stem: %d of %d filters whitened from %d images", filled, conv.out_channels, len(batch)
     )
