@@ -13,7 +13,7 @@ import selfsup.data.text
 import selfsup.methods.language.bert_mlm
 import selfsup.methods.language.gpt  # noqa: F401
 from selfsup.cli import build_parser
-from selfsup.cli_generate import generate_text
+from selfsup.cli.generate import generate_text
 from selfsup.config.load import build_config
 from selfsup.engine.load import load_method
 from selfsup.engine.run import pretrain
@@ -86,9 +86,9 @@ def test_generate_from_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFix
             "1",
         ]
     )
-    assert args.fn(args) == 0
+    assert args.run(args) == 0
     first = capsys.readouterr().out
-    args.fn(args)
+    args.run(args)
     assert capsys.readouterr().out == first and first.startswith("to")
 
 

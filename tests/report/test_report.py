@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from selfsup.config.load import apply_overrides, build_config
+from selfsup.cli.report import make_report
+from selfsup.config.load import apply_overrides, build_config, read_yaml
+from selfsup.config.presets import preset_path
 from selfsup.engine.run import pretrain
-from selfsup.quickstart import PRESET
+from selfsup.registry import ConfigError
 from selfsup.report.html import write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -29,7 +31,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "train.log_every_n_steps=1", "train.progress=false", "data.batch_size=32",
         "train.checkpoint_every_n_steps=4", "eval.knn_every_n_epochs=1000",
     ]  # fmt: skip
-    result = pretrain(build_config(apply_overrides(PRESET, overrides)))
+    result = pretrain(
+        build_config(apply_overrides(read_yaml(preset_path("quickstart-digits")), overrides))
+    )
     (result.run_dir / "figures").mkdir()
     shutil.copy(_any_png(result.run_dir), result.run_dir / "figures" / "masked_views.png")
     (result.run_dir / "eval").mkdir()
@@ -54,7 +58,7 @@ def _images(html: str) -> list[bytes]:
 
 
 def test_report_has_every_section_and_embedded_picture(run_dir: Path) -> None:
-    html = write_report(run_dir, max_items=200).read_text()
+    html = make_report(run_dir, max_items=200).read_text()
     sections = set(re.findall(r'<section id="([^"]+)"', html))
     expected = {"collapse", "loss", "lr", "monitor-embedding_std", "monitor-effective_rank"}
     expected |= {"tsne", "neighbours", "evals"}
@@ -70,7 +74,7 @@ def test_report_has_every_section_and_embedded_picture(run_dir: Path) -> None:
 
 def test_missing_pieces_become_notes(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text("{not json")
-    html = write_report(tmp_path, features=True).read_text()
+    html = make_report(tmp_path, features=True).read_text()
     assert "run.json unreadable" in html and "no csv/part-*/metrics.csv" in html
     assert "no checkpoint" in html and not _images(html)
 
@@ -78,11 +82,13 @@ def test_missing_pieces_become_notes(tmp_path: Path) -> None:
 def test_not_a_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="run directory not found"):
         write_report(tmp_path / "absent")
+    with pytest.raises(ConfigError, match="run directory not found"):
+        make_report(tmp_path / "absent")
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
 def test_chromium_renders_the_report(run_dir: Path, tmp_path: Path) -> None:
-    html = write_report(run_dir, tmp_path / "r.html", features=False)
+    html = write_report(run_dir, tmp_path / "r.html")
     png = tmp_path / "r.png"
     cmd = [sys.executable, str(SCRIPT), str(html), str(png), "--height", "1200"]
     subprocess.run(cmd, check=True, timeout=240, capture_output=True)

@@ -73,8 +73,6 @@ def decode_image(data: bytes, size: int | None = None) -> torch.Tensor:
 
 # torchvision deprecated its decoders in 0.29; when they are gone every JPEG takes the PIL path.
 _TORCHVISION_DECODE_JPEG = getattr(torchvision.io, "decode_jpeg", None)
-# The deprecation notice would repeat for every file; only that one notice is silenced.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torchvision\.io\.image")
 
 
 def _decode_jpeg_fast(data: bytes) -> torch.Tensor | None:
@@ -85,7 +83,10 @@ def _decode_jpeg_fast(data: bytes) -> torch.Tensor | None:
         return None
     try:
         encoded = torch.frombuffer(bytearray(data), dtype=torch.uint8)
-        image = _TORCHVISION_DECODE_JPEG(encoded, apply_exif_orientation=True)
+        # The deprecation notice would repeat for every file; only this call's is silenced.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            image = _TORCHVISION_DECODE_JPEG(encoded, apply_exif_orientation=True)
     except RuntimeError:
         return None
     if image.shape[0] == 1:

@@ -37,7 +37,7 @@ from selfsup.registry import ConfigError
 log = logging.getLogger("selfsup.engine")
 
 # SSLDataModule restores the sampler position itself, so a mid-epoch resume is exact.
-warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before")
+_MID_EPOCH_RESUME = "You're resuming from a checkpoint that ended before"
 
 
 @dataclass
@@ -163,7 +163,9 @@ def pretrain(
                 "resumed_from": str(ckpt_path) if ckpt_path else None,
             },
         )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_MID_EPOCH_RESUME)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     if trainer.is_global_zero:
         update_run_json(
             run_dir,

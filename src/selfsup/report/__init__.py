@@ -2,5 +2,13 @@
 
 from selfsup.report.html import render_report, write_report
 from selfsup.report.sections_data import RunData, load_run
+from selfsup.report.sections_features import FeaturePictures, feature_pictures
 
-__all__ = ["RunData", "load_run", "render_report", "write_report"]
+__all__ = [
+    "FeaturePictures",
+    "RunData",
+    "feature_pictures",
+    "load_run",
+    "render_report",
+    "write_report",
+]

@@ -11,6 +11,7 @@ from typing import Any
 
 from selfsup.report.plots import Series, line_plot
 from selfsup.report.sections_data import RunData, load_run
+from selfsup.report.sections_features import FeaturePictures
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0;
@@ -37,23 +38,24 @@ td,th{padding:4px 12px;border-bottom:1px solid #e5e7eb;text-align:left} td.num{t
 def write_report(
     run_dir: str | Path,
     out: str | Path | None = None,
-    features: bool = True,
-    max_items: int = 1000,
+    pictures: FeaturePictures | None = None,
 ) -> Path:
-    """Write the report of ``run_dir`` to ``out`` (default ``<run_dir>/report.html``)."""
+    """Write the report of ``run_dir`` to ``out`` (default ``<run_dir>/report.html``).
+
+    ``pictures`` (t-SNE and neighbour grid, see :func:`feature_pictures`) are drawn by the
+    caller from a loaded encoder; without them those sections are left out.
+    """
     run = load_run(run_dir)
     target = Path(out) if out is not None else run.run_dir / "report.html"
-    target.write_text(render_report(run, features, max_items), encoding="utf-8")
+    target.write_text(render_report(run, pictures), encoding="utf-8")
     return target
 
 
-def render_report(run: RunData, features: bool = True, max_items: int = 1000) -> str:
+def render_report(run: RunData, pictures: FeaturePictures | None = None) -> str:
     """The report page as a string; each section is skipped with a note when its data is absent."""
     parts = [_header(run), _collapse(run), _curves(run), _monitors(run), _accuracy(run)]
-    if features:
-        from selfsup.report.sections_features import feature_pictures
-
-        pics = feature_pictures(run.run_dir, max_items=max_items)
+    if pictures is not None:
+        pics = pictures
         run.notes.extend(pics.notes)
         src = f" (checkpoint {pics.checkpoint})" if pics.checkpoint else ""
         parts.append(_image_section("tsne", "t-SNE of validation features" + src, pics.tsne))

@@ -1,13 +1,14 @@
 """Feature pictures for the report: t-SNE of validation features and a nearest-neighbour grid.
 
-Both come from one feature extraction with the run's last checkpoint (validation split as
-queries, a capped slice of the training split as the bank). Any failure is returned as a note.
+Both come from one feature extraction by the caller's embedding function (validation items as
+queries, a capped slice of the training items as the bank); the report never loads checkpoints
+or builds datasets itself. Any failure is returned as a note.
 """
 
 from __future__ import annotations
 
-import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,7 @@ from torch.utils.data import Subset
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_neighbors
 from selfsup.eval.tsne import compute_tsne, save_tsne_plot, tsne_subsample
-from selfsup.registry import ConfigError
 from selfsup.report.plots import neighbour_grid
-
-log = logging.getLogger("selfsup.report")
 
 
 @dataclass
@@ -36,28 +34,24 @@ class FeaturePictures:
 
 
 def feature_pictures(
-    run_dir: Path, max_items: int = 1000, grid_queries: int = 6, seed: int = 0
+    embed: Callable[[torch.Tensor], torch.Tensor],
+    val: Any,
+    bank: Any,
+    checkpoint: str | None = None,
+    max_items: int = 1000,
+    grid_queries: int = 6,
+    seed: int = 0,
 ) -> FeaturePictures:
-    """Extract features from the run's last checkpoint and draw both pictures."""
-    from selfsup.engine.build import build_split
-    from selfsup.engine.load import load_method, resolve_checkpoint
-
-    out = FeaturePictures()
+    """Embed capped slices of ``val`` (queries) and ``bank`` and draw both pictures."""
+    out = FeaturePictures(checkpoint=checkpoint)
+    val, bank = _capped(val, max_items, seed), _capped(bank, max_items, seed + 1)
     try:
-        ckpt = resolve_checkpoint(run_dir)
-        method, cfg = load_method(ckpt)
-        val_name = cfg.data.val_split
-        if not val_name:
-            out.notes.append("the config has no data.val_split: t-SNE and neighbours skipped")
-            return out
-        val = _capped(build_split(cfg, val_name), max_items, seed)
-        bank = _capped(build_split(cfg, cfg.data.train_split), max_items, seed + 1)
-        val_f = extract_features(method.embed, val, batch_size=256)
-        bank_f = extract_features(method.embed, bank, batch_size=256)
-    except (ConfigError, ValueError, OSError, RuntimeError, KeyError) as e:
-        out.notes.append(f"features unavailable ({_first_line(e)}): t-SNE and neighbours skipped")
+        val_f = extract_features(embed, val, batch_size=256)
+        bank_f = extract_features(embed, bank, batch_size=256)
+    except (ValueError, RuntimeError, KeyError) as e:
+        out.checkpoint = None
+        out.notes.append(f"features unavailable ({first_line(e)}): t-SNE and neighbours skipped")
         return out
-    out.checkpoint = ckpt.name
     names = dataset_classes(val)
     out.tsne = _tsne_png(val_f.features, val_f.labels, names, out.notes, seed)
     out.neighbours = _grid_png(
@@ -94,7 +88,7 @@ def _tsne_png(
     try:
         points = compute_tsne(feats, seed=seed)
     except ValueError as e:
-        notes.append(f"t-SNE skipped: {_first_line(e)}")
+        notes.append(f"t-SNE skipped: {first_line(e)}")
         return None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tsne.png"
@@ -131,5 +125,6 @@ def _grid_png(
     )
 
 
-def _first_line(e: BaseException) -> str:
+def first_line(e: BaseException) -> str:
+    """The first line of an error's message (its type name if it has none)."""
     return (str(e).splitlines() or [type(e).__name__])[0]

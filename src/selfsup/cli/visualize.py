@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
+from selfsup.cli.command import Command
 from selfsup.registry import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 KINDS = ("attention", "reconstruction")
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``visualize`` sub-command."""
-    p = sub.add_parser(
-        "visualize", help="ViT CLS attention maps or MAE reconstructions of a checkpoint, as PNG"
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The command's arguments."""
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--checkpoint", required=True, help="a .ckpt file or a run directory")
     p.add_argument(
@@ -28,11 +28,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--val-fraction", type=float, default=0.1, help="for PATH@val")
     p.add_argument("--seed", type=int, default=0, help="which images, and MAE's masks")
     p.add_argument("--out", default=None, help="PNG path (default: RUN/figures/<kind>.png)")
-    p.set_defaults(fn=run_visualize)
 
 
 def pick_images(dataset: object, num: int, seed: int) -> torch.Tensor:
     """``num`` images drawn without replacement by ``seed``, stacked as uint8 ``[num, C, H, W]``."""
+    import torch
+
     n = len(dataset)  # type: ignore[arg-type]
     if n == 0:
         raise ConfigError("the data has no images")
@@ -53,7 +54,7 @@ def default_out(checkpoint: str, kind: str) -> Path:
 
 def run_visualize(args: argparse.Namespace) -> int:
     """Load the checkpoint, draw the images and write the PNG."""
-    from selfsup.cli_eval import dataset_from_spec
+    from selfsup.cli.eval.datasets import dataset_from_spec
     from selfsup.engine.load import load_method
 
     if args.num < 1:
@@ -78,3 +79,11 @@ def run_visualize(args: argparse.Namespace) -> int:
         raise ConfigError(str(e).splitlines()[0]) from None
     print(f"{args.kind}: {path}")
     return 0
+
+
+COMMAND = Command(
+    "visualize",
+    "ViT CLS attention maps or MAE reconstructions of a checkpoint, as PNG",
+    add_arguments,
+    run_visualize,
+)

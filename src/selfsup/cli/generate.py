@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
+from selfsup.cli.command import Command
 from selfsup.registry import ConfigError
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``generate`` sub-command."""
-    p = sub.add_parser("generate", help="continue a prompt with a trained language model")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The command's arguments."""
     p.add_argument("--checkpoint", required=True, help="a .ckpt file or a run directory")
     p.add_argument("--prompt", default="", help="text to continue (empty: start from <eos>)")
     p.add_argument("--max-new-tokens", type=int, default=200)
     p.add_argument("--temperature", type=float, default=1.0, help="0 picks the likeliest token")
     p.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(fn=run_generate)
 
 
 def generate_text(
@@ -31,6 +28,8 @@ def generate_text(
 ) -> str:
     """The prompt followed by ``max_new_tokens`` sampled tokens, decoded with the run's
     tokenizer (loaded from the checkpoint)."""
+    import torch
+
     from selfsup.engine.load import load_method
 
     if max_new_tokens < 0 or temperature < 0 or (top_k is not None and top_k < 1):
@@ -60,3 +59,11 @@ def run_generate(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+COMMAND = Command(
+    "generate",
+    "continue a prompt with a trained language model",
+    add_arguments,
+    run_generate,
+)

@@ -3,18 +3,27 @@ images) or a linear probe (on cached frozen features); both report the held-out 
 
 from __future__ import annotations
 
+import argparse
 from typing import TYPE_CHECKING, Any
 
-import torch
-
+from selfsup.cli.eval.options import (
+    add_epochs,
+    add_few_label_arguments,
+    add_finetune_arguments,
+    finetune_config,
+    has_few_labels,
+)
+from selfsup.cli.eval.protocol import EvalProtocol
 from selfsup.registry import ConfigError
 
 if TYPE_CHECKING:
-    from selfsup.cli_eval import EvalContext
+    import torch
+
+    from selfsup.cli.eval.context import EvalContext
     from selfsup.eval.pseudo_label import PseudoLabelResult
 
 
-def pseudolabel(ctx: EvalContext) -> dict[str, Any]:
+def run(ctx: EvalContext) -> dict[str, Any]:
     """Run the ``--labeller`` recipe; a flat result dict naming the labeller."""
     if ctx.args.labeller == "linear":
         return _linear(ctx)
@@ -25,10 +34,12 @@ def split_labels(labels: torch.Tensor, ctx: EvalContext) -> tuple[torch.Tensor, 
     """Indices ``(labelled, pool)`` of ``--train`` when no ``--unlabeled`` is given: a few
     class-balanced labels are kept, the rest form the pool (whose labels only score the pseudo
     labels, never train)."""
+    import torch
+
     from selfsup.eval.fewshot import sample_few_labels
 
     a = ctx.args
-    if a.labels is None and a.fraction is None and a.per_class is None:
+    if not has_few_labels(a):
         raise ConfigError("eval pseudolabel needs --unlabeled, or --labels/--fraction/--per-class")
     keep = sample_few_labels(labels, 0, a.per_class, a.fraction, a.labels)
     mask = torch.ones(len(labels), dtype=torch.bool)
@@ -60,7 +71,6 @@ def _linear(ctx: EvalContext) -> dict[str, Any]:
 
 
 def _finetune(ctx: EvalContext) -> dict[str, Any]:
-    from selfsup.cli_eval import finetune_config
     from selfsup.eval.finetune import load_images
     from selfsup.eval.pseudo_label_finetune import pseudo_label_finetune
 
@@ -100,3 +110,34 @@ def _summary(r: PseudoLabelResult, labeled: int, pool: int) -> dict[str, Any]:
         "pool": pool,
         "pseudo_label_accuracy": r.pseudo_label_accuracy,
     }
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The pool, the labeller and its recipe, and the label budget."""
+    p.add_argument(
+        "--unlabeled", default=None, help="the unlabeled pool (default: rest of --train)"
+    )
+    p.add_argument("--pseudo-fraction", type=float, default=0.5, help="top share pseudo-labeled")
+    p.add_argument(
+        "--no-class-balance",
+        action="store_true",
+        help="take the most confident overall, not per predicted class",
+    )
+    p.add_argument(
+        "--labeller",
+        choices=("finetune", "linear"),
+        default="finetune",
+        help="fine-tuned network or linear probe on frozen features",
+    )
+    add_epochs(p, "probe iterations (default 100) / fine-tune epochs (default 30)")
+    add_finetune_arguments(p)
+    add_few_label_arguments(p)
+
+
+PROTOCOL = EvalProtocol(
+    "pseudolabel",
+    "pseudo-label refinement: the gain over the labelled baseline",
+    run,
+    add_arguments,
+    ("train", "test"),
+)

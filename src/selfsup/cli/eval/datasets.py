@@ -1,5 +1,4 @@
-"""The text side of ``selfsup eval``: labelled TSVs read with the checkpoint's own tokenizer, and
-the ``lm`` protocol (validation loss and perplexity of a language model on its run's val split)."""
+"""Data specs of ``selfsup eval``/``visualize`` arguments turned into datasets."""
 
 from __future__ import annotations
 
@@ -7,6 +6,28 @@ from pathlib import Path
 from typing import Any
 
 from selfsup.registry import ConfigError
+
+
+def dataset_from_spec(spec: str, size: int | None, val_fraction: float) -> Any:
+    """``digits:train|test``, a folder ``PATH[@split]``, or tar shards (.tar, glob, or dir)."""
+    from selfsup.data.sources import build_dataset
+
+    if spec.startswith("digits:"):
+        split = spec.split(":", 1)[1]
+        return build_dataset("digits", split="val" if split == "test" else split)
+    path, _, split = spec.partition("@")
+    p = Path(path)
+    if path.endswith(".tar") or "*" in path or (p.is_dir() and any(p.glob("*.tar"))):
+        return build_dataset("shards", split="all", path=path, size=size)
+    if not p.exists():
+        raise ConfigError(f"data not found: {path}")
+    return build_dataset(
+        "folder",
+        split=split or "all",
+        path=path,
+        size=size,
+        val_fraction=val_fraction if split else 0.0,
+    )
 
 
 def is_text(method: Any) -> bool:
@@ -34,15 +55,3 @@ def text_dataset_from_spec(spec: str, method: Any, max_len: int | None) -> Any:
         raise ConfigError("this checkpoint's text encoder carries no tokenizer")
     limit = int(getattr(method.encoder(), "max_len", 64))
     return labeled_tsv(str(path), tokenizer, text_column, "label", min(max_len or limit, limit))
-
-
-def lm_metrics(method: Any, cfg: Any, batch_size: int) -> dict[str, Any]:
-    """Token-weighted validation loss and perplexity over the run's whole val split."""
-    from selfsup.engine.build import build_split
-    from selfsup.eval.text_probe import language_model_metrics
-
-    lm_loss = getattr(method, "lm_loss", None)
-    if lm_loss is None:
-        raise ConfigError(f"eval lm needs a language model (gpt), got {type(method).__name__}")
-    val = build_split(cfg, cfg.data.val_split)
-    return language_model_metrics(lm_loss, val, batch_size=batch_size)

@@ -1,0 +1,61 @@
+"""The loaded method plus cached feature extraction shared by every ``eval`` protocol."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+from typing import Any
+
+
+class EvalContext:
+    """The loaded method plus cached feature extraction for one ``eval`` invocation."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from selfsup.engine.load import load_method, resolve_checkpoint
+        from selfsup.eval.results import default_results_path
+
+        self.args = args
+        self.ckpt = resolve_checkpoint(args.checkpoint)
+        method, cfg = load_method(self.ckpt, map_location=args.device)
+        self.method, self.cfg = method.to(args.device), cfg
+        self.out = Path(args.out) if args.out else default_results_path(self.ckpt, args.protocol)
+        self._ckpt_hash: str | None = None
+
+    def dataset(self, spec: str) -> Any:
+        """The dataset named by a ``--train``/``--test``/``--data`` spec."""
+        from selfsup.cli.eval.datasets import dataset_from_spec, is_text, text_dataset_from_spec
+
+        if is_text(self.method):  # a .tsv, tokenized as in pretraining (--size: max tokens)
+            return text_dataset_from_spec(spec, self.method, self.args.size)
+        return dataset_from_spec(spec, self.args.size, self.args.val_fraction)
+
+    def features(self, spec: str) -> Any:
+        """Frozen ``method.embed`` features of ``spec``, from the cache when possible."""
+        from selfsup.eval.features import extract_features, feature_cache_key
+
+        a = self.args
+        cache_dir = key = None
+        if not a.no_cache:
+            cache_dir = self.out.parent / "features"
+            data_id = f"{spec}|size={a.size}|val_fraction={a.val_fraction}"
+            key = feature_cache_key(self.checkpoint_hash(), data_id, "method.embed")
+        return extract_features(
+            self.method.embed,
+            self.dataset(spec),
+            batch_size=a.batch_size,
+            device=a.device,
+            cache_dir=cache_dir,
+            cache_key=key,
+            progress=True,
+        )
+
+    def checkpoint_hash(self) -> str:
+        """sha256 of the checkpoint file: the cache follows the weights, not the file name."""
+        if self._ckpt_hash is None:
+            digest = hashlib.sha256()
+            with self.ckpt.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            self._ckpt_hash = digest.hexdigest()
+        return self._ckpt_hash

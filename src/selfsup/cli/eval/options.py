@@ -1,0 +1,85 @@
+"""Argument groups that several ``eval`` protocols share, and the configs they turn into."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from selfsup.eval.finetune import FinetuneConfig
+
+DATA_SPEC = "digits:train|test, a class-folder PATH, PATH@train|val, tar shards, or a .tsv"
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    """The checkpoint, data and extraction arguments of every protocol."""
+    p.add_argument("--checkpoint", required=True, help="a .ckpt file or a run directory")
+    p.add_argument("--train", default=None, help=f"labeled train data / gallery: {DATA_SPEC}")
+    p.add_argument("--test", default=None, help="labeled test data / retrieval queries")
+    p.add_argument("--data", default=None, help="one dataset (monitors, tsne, retrieval)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="share of each class in @val")
+    p.add_argument("--size", type=int, default=None, help="decode images to SIZE x SIZE")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-cache", action="store_true", help="do not cache extracted features")
+    p.add_argument(
+        "--out", "--json", dest="out", default=None, help="JSON path (default: run/eval/)"
+    )
+
+
+def add_epochs(p: argparse.ArgumentParser, what: str) -> None:
+    """``--epochs``: probe iterations or fine-tune epochs (protocol default when absent)."""
+    p.add_argument("--epochs", type=int, default=None, help=what)
+
+
+def add_knn_arguments(p: argparse.ArgumentParser) -> None:
+    """kNN vote settings."""
+    p.add_argument("--k", type=int, default=200, help="kNN neighbours")
+    p.add_argument("--temperature", type=float, default=0.1, help="kNN vote temperature")
+
+
+def add_few_label_arguments(p: argparse.ArgumentParser) -> None:
+    """How many labels a few-label protocol keeps (one of three ways), and its seeds."""
+    few = p.add_mutually_exclusive_group()
+    few.add_argument("--per-class", type=int, default=None, help="labels per class")
+    few.add_argument("--fraction", type=float, default=None, help="share of labels")
+    few.add_argument("--labels", type=int, default=None, help="label count")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="subset seeds")
+
+
+def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
+    """Fine-tuning recipe options (finetune, pseudolabel)."""
+    p.add_argument("--encoder-lr", type=float, default=1e-3)
+    p.add_argument("--head-lr", type=float, default=1e-2)
+    p.add_argument("--layer-decay", type=float, default=0.75, help="ViT layer-wise LR decay")
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0: off)")
+    p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha (0: off)")
+    p.add_argument("--no-flip", action="store_true", help="fine-tune without horizontal flips")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping epochs")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for fine-tuning")
+
+
+def has_few_labels(a: argparse.Namespace) -> bool:
+    """Whether one of ``--per-class``, ``--fraction`` or ``--labels`` was given."""
+    return a.labels is not None or a.fraction is not None or a.per_class is not None
+
+
+def finetune_config(a: argparse.Namespace) -> FinetuneConfig:
+    """The :class:`FinetuneConfig` of the parsed fine-tuning options."""
+    from selfsup.eval.finetune import FinetuneConfig
+
+    return FinetuneConfig(
+        epochs=a.epochs or 30,
+        encoder_lr=a.encoder_lr,
+        head_lr=a.head_lr,
+        layer_decay=a.layer_decay,
+        label_smoothing=a.label_smoothing,
+        mixup_alpha=a.mixup,
+        cutmix_alpha=a.cutmix,
+        flip=not a.no_flip,
+        val_fraction=a.val_fraction,
+        patience=a.patience,
+        num_threads=a.threads,
+        batch_size=min(a.batch_size, 64),
+    )

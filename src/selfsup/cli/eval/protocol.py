@@ -1,0 +1,34 @@
+"""What an ``eval`` protocol is: its arguments, the data it needs, and a runner.
+
+Each protocol module in this package defines one ``PROTOCOL``; ``selfsup.cli.eval`` lists the
+modules in ``PROTOCOL_MODULES``. Adding a protocol is one module plus its name there.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from selfsup.cli.eval.context import EvalContext
+
+
+def no_arguments(p: argparse.ArgumentParser) -> None:
+    """For protocols with only the shared ``eval`` arguments."""
+
+
+@dataclass(frozen=True)
+class EvalProtocol:
+    """One ``selfsup eval <name>`` protocol.
+
+    ``needs`` names the data arguments (``train``, ``test``, ``data``) that must be given;
+    ``run`` maps the context to a flat result dict (printed as a table and written as JSON).
+    """
+
+    name: str
+    help: str
+    run: Callable[[EvalContext], dict[str, Any]]
+    add_arguments: Callable[[argparse.ArgumentParser], None] = no_arguments
+    needs: tuple[str, ...] = ()

@@ -1,0 +1,35 @@
+"""``selfsup pretrain CONFIG [section.key=value ...]``: pretrain an encoder from a YAML preset."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from selfsup.cli.command import Command
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The command's arguments."""
+    p.add_argument("config", help="YAML preset, e.g. configs/simclr-cifar10.yaml")
+    p.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    p.add_argument("--run-dir", default=None, help="write here instead of train.output_dir/<name>")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the config, train, and name the run directory and last checkpoint."""
+    from selfsup.config.load import load_config
+    from selfsup.engine.run import pretrain
+
+    cfg = load_config(args.config, args.overrides)
+    print_outcome(pretrain(cfg, run_dir=args.run_dir))
+    return 0
+
+
+def print_outcome(result: Any) -> None:
+    """The run directory and last checkpoint of a :class:`PretrainResult` (rank 0 only)."""
+    if result.is_global_zero:
+        print(f"run directory: {result.run_dir}")
+        print(f"last checkpoint: {result.last_checkpoint}")
+
+
+COMMAND = Command("pretrain", "pretrain an encoder from a YAML config", add_arguments, run)
