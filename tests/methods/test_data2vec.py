@@ -11,7 +11,7 @@ from selfsup.augment import create_augment
 from selfsup.backbones import create_backbone
 from selfsup.backbones.vit import ViTBackbone
 from selfsup.methods.masked.data2vec import Data2Vec
-from selfsup.nn.momentum import linear_momentum
+from selfsup.schedules import linear_momentum
 
 
 def _method(**kwargs: object) -> Data2Vec:

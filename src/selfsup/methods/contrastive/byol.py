@@ -13,7 +13,8 @@ from selfsup.losses.neg_cosine import NegativeCosineSimilarity
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import BYOLPredictionHead, BYOLProjectionHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
+from selfsup.nn.momentum import copy_as_teacher
+from selfsup.schedules import cosine_momentum
 
 
 @register_method("byol")

@@ -14,8 +14,9 @@ from selfsup.losses.info_nce import InfoNCELoss
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads_extra import MoCoV3PredictionHead, MoCoV3ProjectionHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
+from selfsup.nn.momentum import copy_as_teacher
 from selfsup.registry import ConfigError
+from selfsup.schedules import cosine_momentum
 
 
 @register_method("moco_v3")

@@ -9,12 +9,13 @@ import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.losses.dino import DINOLoss, teacher_stats, teacher_temperature
+from selfsup.losses.dino import DINOLoss, teacher_stats
 from selfsup.methods.base import Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.centering import CenteringMode, TeacherCentering
 from selfsup.nn.dino_head import DINOHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
+from selfsup.nn.momentum import copy_as_teacher
+from selfsup.schedules import cosine_momentum, teacher_temperature
 
 NUM_GLOBAL = 2  # views 0 and 1 are the global crops: the only ones the teacher sees
 

@@ -14,8 +14,9 @@ from selfsup.backbones.text import TextTransformer, as_text_backbone
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.layer_targets import layer_targets
-from selfsup.nn.momentum import copy_as_teacher, linear_momentum
+from selfsup.nn.momentum import copy_as_teacher
 from selfsup.nn.token_masking import IGNORE, mask_tokens
+from selfsup.schedules import linear_momentum
 
 
 @register_method("data2vec_text", modality="text")

@@ -15,7 +15,8 @@ from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.layer_targets import layer_targets
 from selfsup.nn.masking import block_masking
-from selfsup.nn.momentum import copy_as_teacher, linear_momentum
+from selfsup.nn.momentum import copy_as_teacher
+from selfsup.schedules import linear_momentum
 
 RegressionLoss = Literal["l2", "smooth_l1"]
 
