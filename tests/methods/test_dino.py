@@ -36,7 +36,7 @@ def test_five_steps_move_student_and_teacher(backbone: str) -> None:
         assert any(not torch.equal(after[k], before[k]) for k in after if k.startswith(name))
     assert all(p.grad is None for p in method.teacher_backbone.parameters())
     assert float(out["teacher_temp"]) == pytest.approx(0.04 + 0.03 * 4 / 4)
-    assert int(method.steps_done) == 5 and method.momentum > 0.996
+    assert method.ema.count() == 5 and method.ema.momentum > 0.996
 
 
 def test_last_layer_has_no_grad_while_frozen_and_teacher_none_ever() -> None:
