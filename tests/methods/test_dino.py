@@ -39,6 +39,22 @@ def test_five_steps_move_student_and_teacher(backbone: str) -> None:
     assert method.ema.count() == 5 and method.ema.momentum > 0.996
 
 
+def test_teacher_follows_student_with_cosine_momentum() -> None:
+    method = _dino(momentum_base=0.9)
+    with torch.no_grad():
+        for p in [*method.backbone.parameters(), *method.head.parameters()]:
+            p.add_(1.0)
+    pairs = [(method.backbone, method.teacher_backbone), (method.head, method.teacher_head)]
+    old = [[p.detach().clone() for p in t.parameters()] for _, t in pairs]
+    method.on_step_end(3, 10)
+    tau = 1 - 0.1 * (math.cos(math.pi * 0.3) + 1) / 2
+    assert method.ema.momentum == pytest.approx(tau) and method.ema.count() == 3
+    for (student, teacher), before in zip(pairs, old, strict=True):
+        params = zip(teacher.parameters(), before, student.parameters(), strict=True)
+        for t, t0, s in params:
+            torch.testing.assert_close(t, tau * t0 + (1 - tau) * s)
+
+
 def test_last_layer_has_no_grad_while_frozen_and_teacher_none_ever() -> None:
     method = _dino(freeze_last_layer_steps=1)
     v = method.head.last_layer.parametrizations.weight.original1
