@@ -114,3 +114,31 @@ def test_centering_and_sharpening_prevent_collapse() -> None:
     assert _structured_run("ema", 0.04) == "none"
     assert _structured_run("none", 0.04) == "one-prototype"  # no centring: one prototype wins
     assert _structured_run("ema", 0.1) in ("uniform", "constant")  # no sharpening: flat
+
+
+def test_state_dict_resume_continues_the_step_schedules() -> None:
+    """Temperature warm-up and last-layer freeze read the saved step count, so a model loaded
+    from a mid-run state dict repeats the uninterrupted run's losses."""
+
+    def run(method: DINO, steps: range) -> list[float]:
+        opt = torch.optim.SGD([p for p in method.parameters() if p.requires_grad], lr=0.1)
+        losses = []
+        for step in steps:
+            out = method.training_step(batch, generator=torch.Generator().manual_seed(step))
+            opt.zero_grad()
+            out["loss"].backward()
+            opt.step()
+            method.on_step_end(step + 1, 6)
+            losses.append(float(out["loss"]))
+        return losses
+
+    batch = random_batch(16)
+    kwargs = {"freeze_last_layer_steps": 3, "teacher_temp_warmup_steps": 4}
+    method = _dino(**kwargs)
+    run(method, range(2))
+    state = {k: v.clone() for k, v in method.state_dict().items()}
+    straight = run(method, range(2, 4))
+    resumed = _dino(**kwargs)
+    resumed.load_state_dict(state)
+    assert resumed.ema.count() == 2
+    assert run(resumed, range(2, 4)) == straight
