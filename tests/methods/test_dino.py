@@ -133,12 +133,11 @@ def test_state_dict_resume_continues_the_step_schedules() -> None:
         return losses
 
     batch = random_batch(16)
-    kwargs = {"freeze_last_layer_steps": 3, "teacher_temp_warmup_steps": 4}
-    method = _dino(**kwargs)
+    method = _dino(freeze_last_layer_steps=3, teacher_temp_warmup_steps=4)
     run(method, range(2))
     state = {k: v.clone() for k, v in method.state_dict().items()}
     straight = run(method, range(2, 4))
-    resumed = _dino(**kwargs)
+    resumed = _dino(freeze_last_layer_steps=3, teacher_temp_warmup_steps=4)
     resumed.load_state_dict(state)
     assert resumed.ema.count() == 2
     assert run(resumed, range(2, 4)) == straight
