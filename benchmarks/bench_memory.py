@@ -63,7 +63,7 @@ def run_one(name: str, batch: int, steps: int) -> dict[str, object]:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        method.on_step_end(step, 100)
+        method.on_step_end(step + 1, 100)  # optimizer steps done
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     params = sum(p.numel() for p in method.parameters()) / 1e6
     return {

@@ -12,9 +12,9 @@ from run_helpers import tiny_digits_simclr
 from selfsup.config.load import load_config
 from selfsup.engine import progress as progress_module
 from selfsup.engine.checkpoint import checkpoint_step, latest_checkpoint
-from selfsup.engine.progress import ProgressClock, warmup_cosine_progress
+from selfsup.engine.progress import ProgressClock
 from selfsup.engine.run import pretrain
-from selfsup.engine.schedules import warmup_cosine
+from selfsup.schedules import warmup_cosine, warmup_cosine_progress
 
 
 class FakeTime:

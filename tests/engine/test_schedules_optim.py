@@ -12,7 +12,7 @@ from torch import nn
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import LARS, build_optimizer, param_groups, scaled_lr
 from selfsup.engine.precision import resolve_precision
-from selfsup.engine.schedules import warmup_cosine
+from selfsup.schedules import warmup_cosine
 
 
 def test_warmup_cosine_shape() -> None:

@@ -18,8 +18,8 @@ from selfsup.config.schema import OptimConfig
 from selfsup.engine import progress as progress_module
 from selfsup.engine.module import SSLModule
 from selfsup.engine.run import pretrain
-from selfsup.engine.schedules import cosine_ramp
 from selfsup.registry import ConfigError
+from selfsup.schedules import cosine_ramp
 
 STEPS = 5
 START, END = 0.04, 0.4

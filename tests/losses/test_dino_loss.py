@@ -7,8 +7,9 @@ import math
 import pytest
 import torch
 
-from selfsup.losses.dino import DINOLoss, collapse_kind, teacher_stats, teacher_temperature
+from selfsup.losses.dino import DINOLoss, collapse_kind, teacher_stats
 from selfsup.nn.centering import TeacherCentering
+from selfsup.schedules import teacher_temperature
 
 
 def test_loss_is_mean_over_pairs_of_different_views() -> None:

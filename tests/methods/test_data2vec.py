@@ -11,7 +11,7 @@ from selfsup.augment import create_augment
 from selfsup.backbones import create_backbone
 from selfsup.backbones.vit import ViTBackbone
 from selfsup.methods.masked.data2vec import Data2Vec
-from selfsup.nn.momentum import linear_momentum
+from selfsup.schedules import linear_momentum
 
 
 def _method(**kwargs: object) -> Data2Vec:
@@ -64,7 +64,7 @@ def test_five_steps_and_teacher_decay_schedule() -> None:
     after = method.state_dict()
     for name in ("backbone.", "regression_head.", "teacher_backbone."):
         assert any(not torch.equal(after[k], before[k]) for k in after if k.startswith(name))
-    assert method.momentum == pytest.approx(0.9)
+    assert method.ema.momentum == pytest.approx(0.9)
     assert [linear_momentum(s, 4, 0.5, 0.9) for s in (0, 2, 9)] == pytest.approx([0.5, 0.7, 0.9])
 
 

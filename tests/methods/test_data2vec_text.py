@@ -75,8 +75,8 @@ def test_teacher_takes_no_gradient_and_follows_by_ema() -> None:
     out["loss"].backward()
     assert all(p.grad is None for p in method.teacher_backbone.parameters())
     opt.step()
-    method.on_step_end(0, 100)  # momentum 0.999 at step 0
-    m = method.momentum
+    method.on_step_end(1, 100)  # one step done: momentum 0.999 + 0.0009 / 30000
+    m = method.ema.momentum
     pairs = zip(method.teacher_backbone.parameters(), method.backbone.parameters(), strict=True)
     for (t, s), before in zip(pairs, teacher_before, strict=True):
         torch.testing.assert_close(t, m * before + (1 - m) * s.detach())

@@ -36,7 +36,23 @@ def test_five_steps_move_student_and_teacher(backbone: str) -> None:
         assert any(not torch.equal(after[k], before[k]) for k in after if k.startswith(name))
     assert all(p.grad is None for p in method.teacher_backbone.parameters())
     assert float(out["teacher_temp"]) == pytest.approx(0.04 + 0.03 * 4 / 4)
-    assert int(method.steps_done) == 5 and method.momentum > 0.996
+    assert method.ema.count() == 5 and method.ema.momentum > 0.996
+
+
+def test_teacher_follows_student_with_cosine_momentum() -> None:
+    method = _dino(momentum_base=0.9)
+    with torch.no_grad():
+        for p in [*method.backbone.parameters(), *method.head.parameters()]:
+            p.add_(1.0)
+    pairs = [(method.backbone, method.teacher_backbone), (method.head, method.teacher_head)]
+    old = [[p.detach().clone() for p in t.parameters()] for _, t in pairs]
+    method.on_step_end(3, 10)
+    tau = 1 - 0.1 * (math.cos(math.pi * 0.3) + 1) / 2
+    assert method.ema.momentum == pytest.approx(tau) and method.ema.count() == 3
+    for (student, teacher), before in zip(pairs, old, strict=True):
+        params = zip(teacher.parameters(), before, student.parameters(), strict=True)
+        for t, t0, s in params:
+            torch.testing.assert_close(t, tau * t0 + (1 - tau) * s)
 
 
 def test_last_layer_has_no_grad_while_frozen_and_teacher_none_ever() -> None:
@@ -98,3 +114,30 @@ def test_centering_and_sharpening_prevent_collapse() -> None:
     assert _structured_run("ema", 0.04) == "none"
     assert _structured_run("none", 0.04) == "one-prototype"  # no centring: one prototype wins
     assert _structured_run("ema", 0.1) in ("uniform", "constant")  # no sharpening: flat
+
+
+def test_state_dict_resume_continues_the_step_schedules() -> None:
+    """Temperature warm-up and last-layer freeze read the saved step count, so a model loaded
+    from a mid-run state dict repeats the uninterrupted run's losses."""
+
+    def run(method: DINO, steps: range) -> list[float]:
+        opt = torch.optim.SGD([p for p in method.parameters() if p.requires_grad], lr=0.1)
+        losses = []
+        for step in steps:
+            out = method.training_step(batch, generator=torch.Generator().manual_seed(step))
+            opt.zero_grad()
+            out["loss"].backward()
+            opt.step()
+            method.on_step_end(step + 1, 6)
+            losses.append(float(out["loss"]))
+        return losses
+
+    batch = random_batch(16)
+    method = _dino(freeze_last_layer_steps=3, teacher_temp_warmup_steps=4)
+    run(method, range(2))
+    state = {k: v.clone() for k, v in method.state_dict().items()}
+    straight = run(method, range(2, 4))
+    resumed = _dino(freeze_last_layer_steps=3, teacher_temp_warmup_steps=4)
+    resumed.load_state_dict(state)
+    assert resumed.ema.count() == 2
+    assert run(resumed, range(2, 4)) == straight

@@ -40,13 +40,14 @@ def test_five_steps_train_every_part(separate: bool) -> None:
 
 
 def test_shared_head_teacher_is_updated_once_per_step() -> None:
-    method = _method(separate_heads=False)
+    method = _method(separate_heads=False, momentum_base=0.5, momentum_final=0.5)
+    assert method.teacher_patch_head is method.teacher_head and len(method.ema.pairs) == 2
     teacher = method.teacher_head.mlp.layers[0].weight
     student = method.head.mlp.layers[0].weight
     with torch.no_grad():
         student.add_(1.0)
     old = teacher.clone()
-    method.update_teachers(0.5)
+    method.on_step_end(1, 10)
     torch.testing.assert_close(teacher, 0.5 * old + 0.5 * student)
 
 

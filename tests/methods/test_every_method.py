@@ -1,5 +1,6 @@
 """Every registered method trains for a few steps on a tiny CPU batch of its modality; momentum
-teachers (named in a method's ``teacher_of``) move, stay frozen and differ from their students."""
+teachers (the pairs of a method's :class:`EMATeacher`) move, stay frozen and differ from their
+students."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from selfsup.backbones import Backbone, create_backbone
 from selfsup.data.tokenizers import train_tokenizer
 from selfsup.methods import Batch, Method, create_method, list_methods
 from selfsup.methods.registry import METHODS
+from selfsup.nn.ema_teacher import EMATeacher
 
 SMALL_BACKBONE = {
     False: ("resnet_tiny", {}),
     True: ("vit_tiny", {"img_size": 16, "patch_size": 4, "depth": 2}),
 }
+# Methods with a momentum teacher: a refactor must not drop one silently.
+TEACHER_METHODS = {"byol", "moco", "moco_v3", "dino", "dinov2", "data2vec", "data2vec_text"}
 TEXT = "the quick brown fox jumps over the lazy dog, again and again."
 TINY_TEXT = {"dim": 32, "depth": 2, "heads": 2, "max_len": 16}
 
@@ -79,9 +83,11 @@ def test_method_trains_five_steps(name: str) -> None:
     assert any(k.startswith("backbone.") for k in changed)
     if "embedding" in out:
         assert out["embedding"].shape[0] == 8 and not out["embedding"].requires_grad
-    teacher_of: dict[str, str] = getattr(method, "teacher_of", {})
-    for teacher_name, student_name in teacher_of.items():
-        teacher, student = getattr(method, teacher_name), getattr(method, student_name)
+    names = {id(m): n for n, m in method.named_modules()}
+    emas = [m for m in method.modules() if isinstance(m, EMATeacher)]
+    assert bool(emas) == (name in TEACHER_METHODS)
+    for student, teacher in [pair for ema in emas for pair in ema.pairs]:
+        teacher_name = names[id(teacher)]
         assert all(not p.requires_grad and p.grad is None for p in teacher.parameters())
         assert any(k.startswith(f"{teacher_name}.") for k in changed), teacher_name
         pairs = zip(teacher.parameters(), student.parameters(), strict=True)

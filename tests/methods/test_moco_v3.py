@@ -85,7 +85,7 @@ def test_key_encoder_gets_no_grad_and_follows_ema() -> None:
     opt.step()
     method.on_step_end(3, 10)
     m = 1 - (1 - 0.99) * (math.cos(math.pi * 3 / 10) + 1) / 2
-    assert method.momentum == pytest.approx(m)
+    assert method.ema.momentum == pytest.approx(m)
     for key_name, student_name in keys.items():
         student = dict(getattr(method, student_name).named_parameters())
         for name, p in getattr(method, key_name).named_parameters():
@@ -133,4 +133,4 @@ def test_five_steps_finite(backbone: tuple[str, dict[str, int]]) -> None:
     assert out["embedding"].shape == (8, method.backbone.feature_dim)
     after = method.key_backbone.state_dict()
     assert any(not torch.equal(after[k], v) for k, v in before.items() if v.is_floating_point())
-    assert method.momentum == 1.0
+    assert method.ema.momentum == 1.0

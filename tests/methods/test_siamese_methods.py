@@ -68,7 +68,7 @@ def test_byol_target_follows_cosine_momentum() -> None:
     before = [p.detach().clone() for p in method.target_backbone.parameters()]
     method.on_step_end(3, 10)
     tau = 1 - 0.1 * (math.cos(math.pi * 0.3) + 1) / 2
-    assert method.momentum == pytest.approx(tau)
+    assert method.ema.momentum == pytest.approx(tau)
     for t, t0, s in zip(method.target_backbone.parameters(), before, online, strict=True):
         torch.testing.assert_close(t, tau * t0 + (1 - tau) * s)
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum, update_momentum
+from selfsup.nn.momentum import copy_as_teacher, update_momentum
+from selfsup.schedules import cosine_momentum
 
 
 def _net() -> nn.Module:

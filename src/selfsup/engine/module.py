@@ -10,10 +10,10 @@ import torch
 
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import build_optimizer
-from selfsup.engine.progress import ProgressClock, warmup_cosine_progress
-from selfsup.engine.schedules import cosine_ramp
+from selfsup.engine.progress import ProgressClock
 from selfsup.eval.monitors import effective_rank, embedding_std
 from selfsup.methods.base import Batch, Method
+from selfsup.schedules import cosine_ramp, warmup_cosine_progress
 
 CONFIG_KEY = "selfsup_config"
 CLOCK_KEY = "selfsup_clock"

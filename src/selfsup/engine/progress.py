@@ -72,19 +72,3 @@ class ProgressClock:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._elapsed_before = float(state.get("elapsed", 0.0))
         self._started = None
-
-
-def warmup_cosine_progress(
-    step: int, warmup_steps: int, progress: float, warmup_end: float, final_ratio: float = 0.0
-) -> float:
-    """LR multiplier: linear warmup over ``warmup_steps``, then a cosine over the remaining
-    progress, from ``warmup_end`` (the progress at which warmup finished) to 1.
-
-    With ``progress = step / total`` and ``warmup_end = warmup_steps / total`` this is the
-    step-based :func:`selfsup.engine.schedules.warmup_cosine`.
-    """
-    if warmup_steps > 0 and step < warmup_steps:
-        return (step + 1) / warmup_steps
-    span = max(1e-12, 1.0 - warmup_end)
-    p = min(1.0, max(0.0, (progress - warmup_end) / span))
-    return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * p))

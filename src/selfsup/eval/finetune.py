@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, default_collate
 
-from selfsup.engine.schedules import warmup_cosine
 from selfsup.eval.finetune_parts import finetune_param_groups, random_crop_flip, torch_threads
 from selfsup.eval.linear import stratified_split
+from selfsup.schedules import warmup_cosine
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
 Images = tuple[torch.Tensor, torch.Tensor]  # (uint8 images [N, C, H, W], labels [N])

@@ -1,4 +1,4 @@
-"""DINO's self-distillation loss, its teacher-temperature schedule and collapse statistics."""
+"""DINO's self-distillation loss and collapse statistics of its teacher targets."""
 
 from __future__ import annotations
 
@@ -50,22 +50,6 @@ class DINOLoss(nn.Module):
             if j != i  # a view never predicts its own target
         ]
         return torch.stack(terms).mean()
-
-
-def teacher_temperature(
-    step: int, warmup_steps: int, start: float = 0.04, end: float = 0.07
-) -> float:
-    """DINO's teacher temperature: linear from ``start`` to ``end`` over ``warmup_steps``, then
-    ``end`` (paper: 0.04 -> 0.07 over 30 epochs; too hot a teacher early on makes training
-    unstable)."""
-    if warmup_steps < 0 or not (start > 0 and end > 0):
-        raise ValueError(
-            "teacher_temperature needs warmup_steps >= 0 and positive temperatures, got "
-            f"{warmup_steps}, {start} and {end}"
-        )
-    if step >= warmup_steps:
-        return float(end)
-    return float(start + (end - start) * max(step, 0) / warmup_steps)
 
 
 @torch.no_grad()

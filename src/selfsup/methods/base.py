@@ -5,23 +5,23 @@ the engine, so a user can train one in a ten-line PyTorch loop::
 
     method = create_method("simclr", backbone=create_backbone("resnet18"), augment=views)
     opt = torch.optim.SGD(method.parameters(), lr=0.1)
-    for step, batch in enumerate(loader):
+    for step, batch in enumerate(loader, start=1):
         out = method.training_step(batch)
         opt.zero_grad(); out["loss"].backward(); opt.step()
-        method.on_step_end(step, max_steps)
+        method.on_step_end(step, max_steps)  # step = optimizer steps done: 1 after the first
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.nn.momentum import update_momentum
+from selfsup.nn.step_counter import upgrade_counter_keys
 
 Batch = dict[str, torch.Tensor]
 """A collated batch: ``input`` (uint8 images, waveforms or token ids) and ``label`` (-1 if none)."""
@@ -48,8 +48,6 @@ class Method(nn.Module):
 
     modality: ClassVar[str] = "image"
     requires_tokens: ClassVar[bool] = False
-    # Teacher module name -> the student module it tracks by EMA (empty: no teacher).
-    teacher_of: ClassVar[dict[str, str]] = {}
 
     def __init__(self, backbone: Backbone, augment: nn.Module | None = None) -> None:
         super().__init__()
@@ -63,19 +61,18 @@ class Method(nn.Module):
         raise NotImplementedError
 
     def on_step_end(self, step: int, max_steps: int) -> None:
-        """Hook after each optimizer step (teacher EMA updates, schedules). Default: nothing."""
+        """Hook after each optimizer step (teacher EMA updates, step counters). Default: nothing.
+
+        ``step`` is the number of optimizer steps done so far, this one included: 1 after the
+        first step, ``max_steps`` after the last (the engine passes its ``global_step``).
+        ``max_steps`` is the run's length in steps, which step schedules span.
+        """
 
     def views(self, batch: Batch, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """The method's random views of the raw batch (its ``augment``, on the batch's device)."""
         if self.augment is None:
             raise ValueError(f"{type(self).__name__} was built without an augment to make views")
         return list(self.augment(batch["input"], generator=generator))
-
-    @torch.no_grad()
-    def update_teachers(self, momentum: float) -> None:
-        """EMA-update every teacher in ``teacher_of`` towards its student."""
-        for teacher, student in self.teacher_of.items():
-            update_momentum(getattr(self, student), getattr(self, teacher), momentum)
 
     def encoder(self) -> Backbone:
         """The backbone whose features are evaluated and exported."""
@@ -89,3 +86,8 @@ class Method(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Evaluation features ``[B, D]`` of a raw batch: what kNN, probes and exports see."""
         return self.encoder().forward_features(self.eval_input(x))
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        # Runs before the submodules load: older checkpoints get their step counters' keys.
+        upgrade_counter_keys(self, state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args)

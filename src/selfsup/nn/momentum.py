@@ -1,13 +1,14 @@
-"""Momentum (EMA) teachers: copy a module as a teacher, update it, schedule its momentum.
+"""Momentum (EMA) teachers: copy a module as a teacher and update it.
 
 BYOL, MoCo and DINO keep a slowly moving copy of (part of) the student:
-``teacher = m * teacher + (1 - m) * student`` after every optimizer step.
+``teacher = m * teacher + (1 - m) * student`` after every optimizer step. These are the
+functional helpers; :class:`selfsup.nn.ema_teacher.EMATeacher` ties teachers, students and the
+momentum schedule (:mod:`selfsup.schedules`) together.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from typing import TypeVar
 
 import torch
@@ -66,23 +67,3 @@ def _matched(
                 f"but {tuple(b.shape)} in the teacher"
             )
     return pairs
-
-
-def cosine_momentum(step: int, total_steps: int, base: float, final: float = 1.0) -> float:
-    """Momentum rising from ``base`` at step 0 to ``final`` at ``total_steps`` on a half cosine.
-
-    BYOL's schedule: ``final - (final - base) * (cos(pi * step / total_steps) + 1) / 2``
-    (0.996 -> 1 in the paper). Steps past ``total_steps`` stay at ``final``.
-    """
-    if total_steps <= 0:
-        raise ValueError(f"cosine_momentum needs total_steps > 0, got {total_steps}")
-    progress = min(1.0, max(0.0, step / total_steps))
-    return final - (final - base) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def linear_momentum(step: int, anneal_steps: int, base: float, final: float) -> float:
-    """data2vec's teacher decay: linear from ``base`` to ``final`` over ``anneal_steps``, then
-    ``final``."""
-    if anneal_steps <= 0 or step >= anneal_steps:
-        return float(final)
-    return float(base + (final - base) * max(step, 0) / anneal_steps)

@@ -3,8 +3,6 @@ other view; no negatives."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import nn
 
@@ -12,8 +10,8 @@ from selfsup.backbones.base import Backbone
 from selfsup.losses.neg_cosine import NegativeCosineSimilarity
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
+from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.heads import BYOLPredictionHead, BYOLProjectionHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
 
 
 @register_method("byol")
@@ -36,11 +34,6 @@ class BYOL(Method):
             (paper: 0.996 -> 1).
     """
 
-    teacher_of: ClassVar[dict[str, str]] = {
-        "target_backbone": "backbone",
-        "target_projector": "projector",
-    }
-
     def __init__(
         self,
         backbone: Backbone,
@@ -53,19 +46,12 @@ class BYOL(Method):
         momentum_final: float = 1.0,
     ) -> None:
         super().__init__(backbone, augment)
-        if not 0.0 <= momentum_base <= momentum_final <= 1.0:
-            raise ValueError(
-                "BYOL needs 0 <= momentum_base <= momentum_final <= 1, got "
-                f"{momentum_base} and {momentum_final}"
-            )
+        self.ema = EMATeacher("cosine", momentum_base, momentum_final, owner="BYOL")
         self.projector = BYOLProjectionHead(backbone.feature_dim, proj_hidden_dim, proj_out_dim)
         self.predictor = BYOLPredictionHead(proj_out_dim, pred_hidden_dim, proj_out_dim)
-        self.target_backbone = copy_as_teacher(backbone)
-        self.target_projector = copy_as_teacher(self.projector)
+        self.target_backbone = self.ema.track(backbone)
+        self.target_projector = self.ema.track(self.projector)
         self.criterion = NegativeCosineSimilarity()
-        self.momentum_base = momentum_base
-        self.momentum_final = momentum_final
-        self.momentum = momentum_base  # the tau of the latest target update (logged)
 
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
@@ -82,11 +68,9 @@ class BYOL(Method):
         return {
             "loss": loss,
             "embedding": h_a.detach(),
-            "momentum": torch.tensor(self.momentum),
+            "momentum": torch.tensor(self.ema.momentum),  # the tau of the latest update
         }
 
-    @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the target towards the online network with this step's ``tau``."""
-        self.momentum = cosine_momentum(step, max_steps, self.momentum_base, self.momentum_final)
-        self.update_teachers(self.momentum)
+        self.ema.step(step, max_steps)

@@ -3,8 +3,6 @@ queue of past keys, with an MLP head and InfoNCE."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import nn
 
@@ -12,8 +10,8 @@ from selfsup.backbones.base import Backbone
 from selfsup.losses.info_nce import InfoNCELoss
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
+from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.heads import MoCoProjectionHead
-from selfsup.nn.momentum import copy_as_teacher
 from selfsup.nn.queue import MemoryQueue
 
 
@@ -38,11 +36,6 @@ class MoCo(Method):
         proj_hidden_dim / proj_out_dim: the MLP head (paper: 2048 -> 128).
     """
 
-    teacher_of: ClassVar[dict[str, str]] = {
-        "key_backbone": "backbone",
-        "key_projector": "projector",
-    }
-
     def __init__(
         self,
         backbone: Backbone,
@@ -55,14 +48,12 @@ class MoCo(Method):
         proj_out_dim: int = 128,
     ) -> None:
         super().__init__(backbone, augment)
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"MoCo momentum must be in [0, 1], got {momentum}")
+        self.ema = EMATeacher("constant", momentum, owner="MoCo")
         self.projector = MoCoProjectionHead(backbone.feature_dim, proj_hidden_dim, proj_out_dim)
-        self.key_backbone = copy_as_teacher(backbone)
-        self.key_projector = copy_as_teacher(self.projector)
+        self.key_backbone = self.ema.track(backbone)
+        self.key_projector = self.ema.track(self.projector)
         self.queue = MemoryQueue(queue_size, proj_out_dim)
         self.criterion = InfoNCELoss(temperature=temperature)
-        self.momentum = momentum
 
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
@@ -80,7 +71,6 @@ class MoCo(Method):
         self.queue.push(k)
         return {"loss": loss, "embedding": h.detach()}
 
-    @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the key encoder towards the query encoder (constant momentum)."""
-        self.update_teachers(self.momentum)
+        self.ema.step(step, max_steps)

@@ -3,8 +3,6 @@ encoder's projection of the other view among the keys of the global batch; no qu
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import nn
 
@@ -13,8 +11,8 @@ from selfsup.backbones.vit import ViTBackbone
 from selfsup.losses.info_nce import InfoNCELoss
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
+from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.heads_extra import MoCoV3PredictionHead, MoCoV3ProjectionHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
 from selfsup.registry import ConfigError
 
 
@@ -42,11 +40,6 @@ class MoCoV3(Method):
         gather: use the other DDP ranks' keys as negatives.
     """
 
-    teacher_of: ClassVar[dict[str, str]] = {
-        "key_backbone": "backbone",
-        "key_projector": "projector",
-    }
-
     def __init__(
         self,
         backbone: Backbone,
@@ -63,23 +56,16 @@ class MoCoV3(Method):
         gather: bool = True,
     ) -> None:
         super().__init__(backbone, augment)
-        if not 0.0 <= momentum_base <= momentum_final <= 1.0:
-            raise ValueError(
-                "MoCo v3 needs 0 <= momentum_base <= momentum_final <= 1, got "
-                f"{momentum_base} and {momentum_final}"
-            )
+        self.ema = EMATeacher("cosine", momentum_base, momentum_final, owner="MoCo v3")
         if freeze_patch_embed:
             freeze_vit_patch_projection(backbone)
         self.projector = MoCoV3ProjectionHead(
             backbone.feature_dim, proj_hidden_dim, proj_out_dim, num_layers=proj_layers
         )
         self.predictor = MoCoV3PredictionHead(proj_out_dim, pred_hidden_dim, proj_out_dim)
-        self.key_backbone = copy_as_teacher(backbone)
-        self.key_projector = copy_as_teacher(self.projector)
+        self.key_backbone = self.ema.track(backbone)
+        self.key_projector = self.ema.track(self.projector)
         self.criterion = InfoNCELoss(temperature=temperature, gather=gather)
-        self.momentum_base = momentum_base
-        self.momentum_final = momentum_final
-        self.momentum = momentum_base  # the momentum of the latest key update (logged)
 
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
@@ -96,14 +82,12 @@ class MoCoV3(Method):
         return {
             "loss": loss,
             "embedding": h_a.detach(),
-            "momentum": torch.tensor(self.momentum),
+            "momentum": torch.tensor(self.ema.momentum),  # of the latest key update
         }
 
-    @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the key encoder towards the query encoder with this step's momentum."""
-        self.momentum = cosine_momentum(step, max_steps, self.momentum_base, self.momentum_final)
-        self.update_teachers(self.momentum)
+        self.ema.step(step, max_steps)
 
 
 def freeze_vit_patch_projection(backbone: Backbone) -> None:

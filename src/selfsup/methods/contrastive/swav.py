@@ -13,6 +13,7 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 from selfsup.nn.queue import MemoryQueue
 from selfsup.nn.sinkhorn import sinkhorn
+from selfsup.nn.step_counter import StepCounter
 
 NUM_GLOBAL = 2  # views 0 and 1 are the global crops; their codes are the prediction targets
 
@@ -89,9 +90,8 @@ class SwAV(Method):
         self.sinkhorn_iterations = sinkhorn_iterations
         self.freeze_prototypes_steps = freeze_prototypes_steps
         self.queue_start_steps = queue_start_steps
-        # Optimizer steps done; a buffer so a resumed run knows whether prototypes are frozen.
-        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        self.steps_done: torch.Tensor
+        # Saved with the weights, so a resumed run knows whether prototypes are frozen.
+        self.steps = StepCounter()
 
     @torch.no_grad()
     def normalize_prototypes(self) -> None:
@@ -110,7 +110,7 @@ class SwAV(Method):
         n = views[0].shape[0]
         h = encode_by_shape(self.backbone.forward_features, views)  # [V * N, D], views in order
         z = F.normalize(self.projector(h), dim=1)  # [V * N, out]
-        step = int(self.steps_done)
+        step = self.steps.count()
         weight = self.prototypes.weight
         if step < self.freeze_prototypes_steps:
             weight = weight.detach()  # no gradient: the optimizer leaves the prototypes alone
@@ -139,5 +139,5 @@ class SwAV(Method):
     @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Record ``step`` = optimizer steps done (for the freeze) and renormalise prototypes."""
-        self.steps_done.fill_(step)
+        self.steps.record(step)
         self.normalize_prototypes()

@@ -3,31 +3,24 @@ sharpening of an EMA teacher."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
-from selfsup.losses.dino import DINOLoss, teacher_stats, teacher_temperature
+from selfsup.losses.dino import DINOLoss, teacher_stats
 from selfsup.methods.base import Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.centering import CenteringMode, TeacherCentering
 from selfsup.nn.dino_head import DINOHead
-from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
+from selfsup.nn.ema_teacher import EMATeacher
+from selfsup.schedules import teacher_temperature
 
 NUM_GLOBAL = 2  # views 0 and 1 are the global crops: the only ones the teacher sees
 
 
-def check_distillation_args(
-    momentum_base: float, momentum_final: float, teacher_temp: float, warmup: int, freeze: int
-) -> None:
-    """Shared argument checks of DINO-style methods (one-line ValueErrors)."""
-    if not 0.0 <= momentum_base <= momentum_final <= 1.0:
-        raise ValueError(
-            "needs 0 <= momentum_base <= momentum_final <= 1, got "
-            f"{momentum_base} and {momentum_final}"
-        )
+def check_distillation_args(teacher_temp: float, warmup: int, freeze: int) -> None:
+    """Shared argument checks of DINO-style methods (one-line ValueErrors); the teacher
+    momentum is checked by :class:`EMATeacher`."""
     if not teacher_temp > 0 or warmup < 0 or freeze < 0:
         raise ValueError(
             "needs teacher_temp > 0, teacher_temp_warmup_steps >= 0 and "
@@ -66,11 +59,6 @@ class DINO(Method):
             ImageNet epoch at batch 1024).
     """
 
-    teacher_of: ClassVar[dict[str, str]] = {
-        "teacher_backbone": "backbone",
-        "teacher_head": "head",
-    }
-
     def __init__(
         self,
         backbone: Backbone,
@@ -93,9 +81,9 @@ class DINO(Method):
         freeze_last_layer_steps: int = 1251,
     ) -> None:
         super().__init__(backbone, augment)
+        # Optimizer steps done (ema.steps_done, saved) drive every schedule of the method.
+        self.ema = EMATeacher("cosine", momentum_base, momentum_final, owner=type(self).__name__)
         check_distillation_args(
-            momentum_base,
-            momentum_final,
             min(teacher_temp, teacher_temp_start),
             teacher_temp_warmup_steps,
             freeze_last_layer_steps,
@@ -109,22 +97,17 @@ class DINO(Method):
             head_batch_norm,
             norm_last_layer,
         )
-        self.teacher_backbone = copy_as_teacher(backbone)
-        self.teacher_head = copy_as_teacher(self.head)
+        self.teacher_backbone = self.ema.track(backbone)
+        self.teacher_head = self.ema.track(self.head)
         self.centering = TeacherCentering(out_dim, centering, center_momentum)
         self.criterion = DINOLoss(student_temp)
         self.temp_schedule = (teacher_temp_start, teacher_temp, teacher_temp_warmup_steps)
-        self.momentum_base, self.momentum_final = momentum_base, momentum_final
-        self.momentum = momentum_base  # the teacher momentum of the latest update (logged)
         self.freeze_last_layer_steps = freeze_last_layer_steps
-        # Optimizer steps done; a buffer so a resumed run resumes its schedules.
-        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        self.steps_done: torch.Tensor
 
     def teacher_temp_now(self) -> float:
         """Teacher temperature at the current step."""
         start, end, warmup = self.temp_schedule
-        return teacher_temperature(int(self.steps_done), warmup, start, end)
+        return teacher_temperature(self.ema.count(), warmup, start, end)
 
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
@@ -134,7 +117,7 @@ class DINO(Method):
             raise ValueError(f"DINO needs at least {NUM_GLOBAL} views, got {len(views)}")
         n = views[0].shape[0]
         feats = encode_by_shape(self.backbone.forward_features, views)  # [V * n, D]
-        frozen = int(self.steps_done) < self.freeze_last_layer_steps
+        frozen = self.ema.count() < self.freeze_last_layer_steps
         student = list(self.head(feats, freeze_last_layer=frozen).split(n))  # V x [n, K]
         with torch.no_grad():
             t_feats = self.teacher_backbone.forward_features(torch.cat(views[:NUM_GLOBAL]))
@@ -145,13 +128,10 @@ class DINO(Method):
             "loss": loss,
             "embedding": feats[:n].detach(),
             "teacher_temp": torch.tensor(temp),
-            "momentum": torch.tensor(self.momentum),
+            "momentum": torch.tensor(self.ema.momentum),
             **teacher_stats(targets),
         }
 
-    @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Record ``step`` (optimizer steps done) and move the teacher towards the student."""
-        self.steps_done.fill_(step)
-        self.momentum = cosine_momentum(step, max_steps, self.momentum_base, self.momentum_final)
-        self.update_teachers(self.momentum)
+        self.ema.step(step, max_steps)

@@ -19,7 +19,6 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.centering import CenteringMode, TeacherCentering
 from selfsup.nn.dino_head import DINOHead
 from selfsup.nn.masking import block_masking
-from selfsup.nn.momentum import copy_as_teacher, update_momentum
 
 
 @register_method("dinov2")
@@ -38,11 +37,6 @@ class DINOv2(DINO):
     """
 
     requires_tokens: ClassVar[bool] = True
-    teacher_of: ClassVar[dict[str, str]] = {
-        "teacher_backbone": "backbone",
-        "teacher_head": "head",
-        "teacher_patch_head": "patch_head",
-    }
 
     def __init__(
         self,
@@ -103,9 +97,7 @@ class DINOv2(DINO):
             if separate_heads
             else self.head  # iBOT: one head for CLS and patch tokens
         )
-        self.teacher_patch_head = (
-            copy_as_teacher(self.patch_head) if separate_heads else self.teacher_head
-        )
+        self.teacher_patch_head = self.ema.track(self.patch_head)  # shared: the CLS teacher
         self.patch_centering = TeacherCentering(patch_out_dim, centering, center_momentum)
         self.patch_criterion = IBOTPatchLoss(student_temp)
         self.koleo = KoLeoLoss()
@@ -147,7 +139,7 @@ class DINOv2(DINO):
         cls = [tokens[:, 0]]
         if len(views) > NUM_GLOBAL:
             cls.append(encode_by_shape(lambda x: vit.forward_tokens(x)[:, 0], views[2:]))
-        frozen = int(self.steps_done) < self.freeze_last_layer_steps
+        frozen = self.ema.count() < self.freeze_last_layer_steps
         student = list(self.head(torch.cat(cls), freeze_last_layer=frozen).split(n))
         p = vit.num_prefix_tokens
         s_patch = self.patch_head(tokens[:, p:][mask], freeze_last_layer=frozen)  # [M, K']
@@ -170,16 +162,6 @@ class DINOv2(DINO):
             "ibot_loss": ibot.detach(),
             "koleo_loss": koleo.detach(),
             "teacher_temp": torch.tensor(temp),
-            "momentum": torch.tensor(self.momentum),
+            "momentum": torch.tensor(self.ema.momentum),
             **teacher_stats(targets),
         }
-
-    @torch.no_grad()
-    def update_teachers(self, momentum: float) -> None:
-        """EMA-update each distinct teacher once (shared heads appear twice in ``teacher_of``)."""
-        seen: set[int] = set()
-        for teacher_name, student_name in self.teacher_of.items():
-            teacher = getattr(self, teacher_name)
-            if id(teacher) not in seen:
-                seen.add(id(teacher))
-                update_momentum(getattr(self, student_name), teacher, momentum)

@@ -13,8 +13,8 @@ from selfsup.backbones.base import Backbone
 from selfsup.backbones.text import TextTransformer, as_text_backbone
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
+from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.layer_targets import layer_targets
-from selfsup.nn.momentum import copy_as_teacher, linear_momentum
 from selfsup.nn.token_masking import IGNORE, mask_tokens
 
 
@@ -38,7 +38,6 @@ class Data2VecText(Method):
 
     modality: ClassVar[str] = "text"
     requires_tokens: ClassVar[bool] = True
-    teacher_of: ClassVar[dict[str, str]] = {"teacher_backbone": "backbone"}
 
     def __init__(
         self,
@@ -65,11 +64,12 @@ class Data2VecText(Method):
         if loss not in ("l2", "smooth_l1") or not loss_beta > 0:
             raise ValueError(f"data2vec_text loss must be 'l2' or 'smooth_l1', got {loss}")
         self.regression_head = nn.Linear(text.feature_dim, text.feature_dim)
-        self.teacher_backbone = copy_as_teacher(backbone)
+        self.ema = EMATeacher(
+            "linear", momentum_base, momentum_final, momentum_anneal_steps, owner="data2vec_text"
+        )
+        self.teacher_backbone = self.ema.track(backbone)
         self.top_k, self.loss_kind, self.loss_beta = top_k, loss, float(loss_beta)
         self.corruption = (mask_ratio, mask_fraction, random_fraction)
-        self.momentum_schedule = (momentum_base, momentum_final, momentum_anneal_steps)
-        self.momentum = momentum_base
 
     @property
     def text(self) -> TextTransformer:
@@ -103,11 +103,8 @@ class Data2VecText(Method):
             loss = F.mse_loss(pred.float(), target)
         else:
             loss = F.smooth_l1_loss(pred.float(), target, beta=self.loss_beta)
-        return {"loss": loss, "momentum": torch.tensor(self.momentum)}
+        return {"loss": loss, "momentum": torch.tensor(self.ema.momentum)}
 
-    @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the teacher towards the student with this step's decay."""
-        base, final, anneal = self.momentum_schedule
-        self.momentum = linear_momentum(step, anneal, base, final)
-        self.update_teachers(self.momentum)
+        self.ema.step(step, max_steps)

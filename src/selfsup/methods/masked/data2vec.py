@@ -13,9 +13,9 @@ from selfsup.backbones.base import Backbone
 from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
+from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.layer_targets import layer_targets
 from selfsup.nn.masking import block_masking
-from selfsup.nn.momentum import copy_as_teacher, linear_momentum
 
 RegressionLoss = Literal["l2", "smooth_l1"]
 
@@ -41,7 +41,6 @@ class Data2Vec(Method):
     """
 
     requires_tokens: ClassVar[bool] = True
-    teacher_of: ClassVar[dict[str, str]] = {"teacher_backbone": "backbone"}
 
     def __init__(
         self,
@@ -65,17 +64,13 @@ class Data2Vec(Method):
             raise ValueError(f"data2vec mask_ratio must be in (0, 1), got {mask_ratio}")
         if loss not in ("l2", "smooth_l1") or not loss_beta > 0:
             raise ValueError(f"data2vec loss must be 'l2' or 'smooth_l1' with beta > 0, got {loss}")
-        if not 0.0 <= momentum_base <= momentum_final <= 1.0:
-            raise ValueError(
-                "data2vec needs 0 <= momentum_base <= momentum_final <= 1, got "
-                f"{momentum_base} and {momentum_final}"
-            )
         self.regression_head = nn.Linear(backbone.feature_dim, backbone.feature_dim)
-        self.teacher_backbone = copy_as_teacher(backbone)
+        self.ema = EMATeacher(
+            "linear", momentum_base, momentum_final, momentum_anneal_steps, owner="data2vec"
+        )
+        self.teacher_backbone = self.ema.track(backbone)
         self.top_k, self.mask_ratio = top_k, mask_ratio
         self.loss_kind, self.loss_beta = loss, float(loss_beta)
-        self.momentum_schedule = (momentum_base, momentum_final, momentum_anneal_steps)
-        self.momentum = momentum_base
 
     @property
     def vit(self) -> ViTBackbone:
@@ -116,12 +111,9 @@ class Data2Vec(Method):
             "loss": loss,
             "embedding": tokens[:n, 0].detach(),
             "target_std": target.std(dim=0).mean(),
-            "momentum": torch.tensor(self.momentum),
+            "momentum": torch.tensor(self.ema.momentum),
         }
 
-    @torch.no_grad()
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Move the teacher towards the student with this step's decay."""
-        base, final, anneal = self.momentum_schedule
-        self.momentum = linear_momentum(step, anneal, base, final)
-        self.update_teachers(self.momentum)
+        self.ema.step(step, max_steps)
