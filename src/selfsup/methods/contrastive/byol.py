@@ -16,7 +16,7 @@ from selfsup.nn.heads import BYOLPredictionHead, BYOLProjectionHead
 from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
 
 
-@register_method("byol")
+@register_method("byol", tiny={"backbone": "resnet_tiny"})
 class BYOL(Method):
     """Online backbone -> projector -> predictor; target = EMA copy of backbone + projector.
 

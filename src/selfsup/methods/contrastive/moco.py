@@ -17,7 +17,7 @@ from selfsup.nn.momentum import copy_as_teacher
 from selfsup.nn.queue import MemoryQueue
 
 
-@register_method("moco")
+@register_method("moco", tiny={"backbone": "resnet_tiny"})
 class MoCo(Method):
     """Query encoder (backbone + MLP head) trained by InfoNCE; key encoder = its EMA copy.
 

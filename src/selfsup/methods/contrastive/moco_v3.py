@@ -18,7 +18,7 @@ from selfsup.nn.momentum import copy_as_teacher, cosine_momentum
 from selfsup.registry import ConfigError
 
 
-@register_method("moco_v3")
+@register_method("moco_v3", tiny={"backbone": "resnet_tiny"})
 class MoCoV3(Method):
     """Query: backbone -> projector -> predictor. Key: EMA copy of backbone + projector.
 

@@ -22,7 +22,7 @@ from selfsup.nn.masking import block_masking
 from selfsup.nn.momentum import copy_as_teacher, update_momentum
 
 
-@register_method("dinov2")
+@register_method("dinov2", tiny={"backbone": "vit_tiny"})
 class DINOv2(DINO):
     """ViT student sees block-masked global crops (and unmasked local crops); the EMA teacher
     sees the intact global crops.
