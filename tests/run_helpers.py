@@ -1,6 +1,20 @@
-"""A tiny SimCLR run on the bundled digits: the engine tests' shared starting point."""
+"""Shared pieces of the engine tests' runs: a tiny SimCLR run on the bundled digits, a
+callback that records one value per training step, and a fake clock for time budgets."""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Literal
+
+import lightning as L
+import pytest
+
+from selfsup.engine import module as module_module
+from selfsup.engine.progress import ProgressClock
+
+# (trainer, module, outputs or optimizer) -> the value to record, or None to record nothing.
+Read = Callable[[L.Trainer, L.LightningModule, Any], Any]
 
 
 def tiny_digits_simclr(proj_hidden: int = 32, proj_out: int = 16) -> list[str]:
@@ -18,3 +32,64 @@ def tiny_digits_simclr(proj_hidden: int = 32, proj_out: int = 16) -> list[str]:
         "train.progress=false",
         "eval.knn_every_n_epochs=0",
     ]
+
+
+class StepRecorder(L.Callback):
+    """Records ``read(trainer, module, x)`` in ``values``, keyed by ``trainer.global_step``.
+
+    ``at="batch_end"`` reads after every training batch (``x``: the step's outputs; the step
+    is already counted), ``at="before_optimizer_step"`` just before the optimizer steps (``x``:
+    the optimizer; the step is not counted yet). A ``None`` reading is not recorded.
+    """
+
+    def __init__(
+        self, read: Read, at: Literal["batch_end", "before_optimizer_step"] = "batch_end"
+    ) -> None:
+        self.read = read
+        self.at = at
+        self.values: dict[int, Any] = {}
+
+    def series(self) -> list[Any]:
+        """The recorded values in step order."""
+        return [self.values[step] for step in sorted(self.values)]
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        if self.at == "batch_end":
+            self._record(trainer, pl_module, outputs)
+
+    def on_before_optimizer_step(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any
+    ) -> None:
+        if self.at == "before_optimizer_step":
+            self._record(trainer, pl_module, optimizer)
+
+    def _record(self, trainer: L.Trainer, pl_module: L.LightningModule, x: Any) -> None:
+        value = self.read(trainer, pl_module, x)
+        if value is not None:
+            self.values[trainer.global_step] = value
+
+
+class FakeTime:
+    """A time function that stands still until a test moves ``now`` on."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fake_run_clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """Make every ``SSLModule`` built from now on (in this test) time its budget by the
+    returned fake clock instead of the machine's."""
+    fake = FakeTime()
+    clock = functools.partial(ProgressClock, time_fn=fake)
+    monkeypatch.setattr(module_module, "ProgressClock", clock)
+    return fake

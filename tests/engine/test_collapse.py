@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -12,13 +13,14 @@ import lightning as L
 import pytest
 import torch
 
+from run_helpers import StepRecorder
 from selfsup.config.load import load_config
 from selfsup.engine.collapse import CollapseDetector
 from selfsup.engine.run import pretrain
 from selfsup.eval.monitors import embedding_std
 from selfsup.methods import list_methods
-from selfsup.methods.registry import METHODS
 from selfsup.registry import ConfigError
+from tiny_methods import tiny_spec
 
 DIM = 256
 
@@ -112,7 +114,11 @@ PATIENCE = 5
 HEALTHY_STEPS = 6  # > PATIENCE, so a collapsing method would have raised the alarm
 OPTIM = ["optim.name=lars", "optim.warmup_epochs=0"]
 ALARM = "embedding collapse:"
-TOKEN_BACKBONE = ["backbone.name=vit_tiny", "backbone.img_size=32", "backbone.patch_size=8"]
+# A method's tiny backbone (its ``tiny`` metadata) -> its overrides for these 32 px runs.
+ENGINE_BACKBONES = {
+    "resnet_tiny": ["backbone.name=resnet_tiny"],
+    "vit_tiny": ["backbone.name=vit_tiny", "backbone.img_size=32", "backbone.patch_size=8"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -128,30 +134,31 @@ def cifar_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-class StdRecorder(L.Callback):
-    """Per-step embedding std and ``collapsed`` flag, as the module and the monitor left them."""
+def std_recorder() -> StepRecorder:
+    """Per-step (embedding std, its width, ``collapsed`` flag), as the module and the monitor
+    left them; steps without an embedding record nothing."""
 
-    def __init__(self) -> None:
-        self.stds: list[float] = []
-        self.collapsed: list[float] = []
-        self.dim = 0
+    def read(trainer: L.Trainer, module: L.LightningModule, outputs: Any) -> Any:
+        std = getattr(module, "latest_embedding_std", None)
+        if std is None:
+            return None
+        return std, module.embedding_dim, float(trainer.callback_metrics["collapsed"])
 
-    def on_train_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        std = getattr(pl_module, "latest_embedding_std", None)
-        if std is not None:
-            self.stds.append(std)
-            self.dim = pl_module.embedding_dim  # type: ignore[assignment]
-            self.collapsed.append(float(trainer.callback_metrics["collapsed"]))
+    return StepRecorder(read)
 
 
-def run(data: Path, tmp: Path, steps: int, extra: list[str]) -> tuple[StdRecorder, int]:
+@dataclasses.dataclass
+class StdRun:
+    """What :func:`run` saw: per-step stds and ``collapsed`` flags, the width, the steps."""
+
+    stds: list[float]
+    collapsed: list[float]
+    dim: int
+    steps: int
+    run_dir: Path
+
+
+def run(data: Path, tmp: Path, steps: int, extra: list[str]) -> StdRun:
     cfg = load_config(
         None,
         [
@@ -171,9 +178,26 @@ def run(data: Path, tmp: Path, steps: int, extra: list[str]) -> tuple[StdRecorde
             *extra,
         ],
     )
-    recorder = StdRecorder()
+    recorder = std_recorder()
     result = pretrain(cfg, run_dir=tmp, extra_callbacks=[recorder])
-    return recorder, result.global_step
+    readings = recorder.series()
+    dim = readings[-1][1] if readings else 0
+    return StdRun(
+        [r[0] for r in readings], [r[2] for r in readings], dim, result.global_step, result.run_dir
+    )
+
+
+def method_overrides(name: str, data: Path, tmp: Path) -> list[str]:
+    """``method.*`` / ``backbone.*`` overrides for method ``name`` from its ``tiny`` metadata;
+    methods it needs a trained run of (BEiT: a vq_tokenizer) are trained first."""
+    spec = tiny_spec(name)
+    assert spec.backbone in ENGINE_BACKBONES, f"no 32 px settings for '{spec.backbone}'"
+    extra = [f"method.name={name}", *ENGINE_BACKBONES[spec.backbone]]
+    extra += [f"method.{key}={value}" for key, value in spec.args.items()]
+    for key, other in spec.runs.items():
+        other_run = run(data, tmp / other, HEALTHY_STEPS, method_overrides(other, data, tmp))
+        extra.append(f"method.{key}={other_run.run_dir}")
+    return extra
 
 
 def alarms(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -190,20 +214,18 @@ def test_every_method_trains_without_collapse_alarm(
     name: str, cifar_subset: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="selfsup.engine")
-    method_cls = METHODS.get(name)
-    if getattr(method_cls, "modality", "image") != "image":
-        pytest.skip(f"'{name}' is not an image method")
-    if name == "beit":
-        pytest.skip("beit needs a trained vq_tokenizer run (its two-stage test is in methods/)")
-    tokens = getattr(method_cls, "requires_tokens", False)
-    extra = [f"method.name={name}", *(TOKEN_BACKBONE if tokens else [])]
-    recorder, steps = run(cifar_subset, tmp_path, HEALTHY_STEPS, extra)
-    if not recorder.stds:
-        pytest.skip(f"method '{name}' returns no embedding to monitor")
-    assert steps == HEALTHY_STEPS and len(recorder.stds) == HEALTHY_STEPS
-    limit = 0.1 / math.sqrt(recorder.dim)
-    assert recorder.stds[-1] > 2 * limit, recorder.stds
-    assert recorder.collapsed == [0.0] * HEALTHY_STEPS
+    spec = tiny_spec(name)
+    if spec.modality != "image":
+        pytest.skip(f"'{name}' trains on {spec.modality}: this run is on images")
+    if not spec.embedding:
+        pytest.skip(f"'{name}' declares no embedding to monitor")
+    extra = method_overrides(name, cifar_subset, tmp_path)
+    result = run(cifar_subset, tmp_path / name, HEALTHY_STEPS, extra)
+    # A method that declares an embedding must give the monitor one every step.
+    assert result.steps == HEALTHY_STEPS and len(result.stds) == HEALTHY_STEPS
+    limit = 0.1 / math.sqrt(result.dim)
+    assert result.stds[-1] > 2 * limit, result.stds
+    assert result.collapsed == [0.0] * HEALTHY_STEPS
     assert alarms(caplog) == []
 
 
@@ -215,24 +237,14 @@ def test_stop_on_collapse_warns_once_and_ends_the_run(
     # of it) count as collapsed, so the alarm must fire on the PATIENCE-th step and stop there.
     caplog.set_level(logging.INFO, logger="selfsup.engine")
     extra = ["method.name=simclr", "eval.collapse_threshold=0.99", "eval.stop_on_collapse=true"]
-    recorder, steps = run(cifar_subset, tmp_path, 4 * PATIENCE, extra)
+    recorder = run(cifar_subset, tmp_path, 4 * PATIENCE, extra)
     limit = 0.99 / math.sqrt(recorder.dim)
     assert all(std < limit for std in recorder.stds), recorder.stds
-    assert steps == PATIENCE
+    assert recorder.steps == PATIENCE
     assert recorder.collapsed == [0.0] * (PATIENCE - 1) + [1.0]
     [message] = alarms(caplog)
     assert f"for {PATIENCE} steps at step {PATIENCE}" in message
     assert f"std {recorder.stds[-1]:.4g} < {limit:.4g} (99% of 1/sqrt({recorder.dim}))" in message
-
-
-class RankRecorder(L.Callback):
-    """Per-step effective rank, as the module left it."""
-
-    def __init__(self) -> None:
-        self.ranks: list[float] = []
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *a: Any) -> None:
-        self.ranks.append(float(pl_module.latest_embedding_rank))  # type: ignore[attr-defined]
 
 
 def simsiam_run(data: Path, tmp: Path, stop_gradient: bool) -> tuple[list[float], list[dict]]:
@@ -266,10 +278,12 @@ def simsiam_run(data: Path, tmp: Path, stop_gradient: bool) -> tuple[list[float]
             "eval.collapse_rank_threshold=0.2",
         ],
     )
-    recorder = RankRecorder()
+    recorder = StepRecorder(
+        lambda trainer, module, outputs: float(module.latest_embedding_rank)  # type: ignore[attr-defined]
+    )
     result = pretrain(cfg, run_dir=tmp, extra_callbacks=[recorder])
     events = json.loads((result.run_dir / "run.json").read_text())["collapse_events"]
-    return recorder.ranks, events
+    return recorder.series(), events
 
 
 @pytest.mark.slow

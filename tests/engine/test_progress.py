@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import pytest
 
-from run_helpers import tiny_digits_simclr
+from run_helpers import FakeTime, StepRecorder, fake_run_clock, tiny_digits_simclr
 from selfsup.config.load import load_config
 from selfsup.engine import progress as progress_module
 from selfsup.engine.checkpoint import checkpoint_step, latest_checkpoint
 from selfsup.engine.progress import ProgressClock
 from selfsup.engine.run import pretrain
 from selfsup.schedules import warmup_cosine, warmup_cosine_progress
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_step_mode_matches_the_step_schedule() -> None:
@@ -35,17 +28,16 @@ def test_step_mode_matches_the_step_schedule() -> None:
     assert clock.projected_total(10) == total
 
 
-def test_time_budget_drives_progress_and_survives_resume(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_time_budget_drives_progress_and_survives_resume() -> None:
     fake = FakeTime()
-    monkeypatch.setattr(progress_module.time, "monotonic", fake)
-    clock = ProgressClock(total_steps=10_000, max_seconds=60.0)
+    clock = ProgressClock(total_steps=10_000, max_seconds=60.0, time_fn=fake)
     clock.start()
     fake.now += 15.0
     assert clock.fraction(10) == pytest.approx(0.25)  # time is further than 10 / 10,000 steps
     assert clock.projected_total(10) == 40  # 10 steps took a quarter of the budget
     assert clock.fraction(9_000) == pytest.approx(0.9)  # steps further than time
     state = clock.state_dict()
-    resumed = ProgressClock(total_steps=10_000, max_seconds=60.0)
+    resumed = ProgressClock(total_steps=10_000, max_seconds=60.0, time_fn=fake)
     resumed.load_state_dict(state)
     resumed.start()
     fake.now += 30.0
@@ -61,15 +53,22 @@ def test_clock_rejects_bad_budgets() -> None:
         ProgressClock(10, max_seconds=0.0)
 
 
-class LRRecorder(L.Callback):
-    def __init__(self) -> None:
-        self.lrs: list[float] = []
+class Tick(L.Callback):
+    """Moves the fake clock on by ``seconds`` before every training step."""
 
-    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
-        self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+    def __init__(self, fake: FakeTime, seconds: float) -> None:
+        self.fake, self.seconds = fake, seconds
+
+    def on_train_batch_start(self, *args: Any) -> None:
+        self.fake.now += self.seconds
 
 
-def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(tmp_path: Path) -> None:
+def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run's clock is a fake one that every step moves on by a second: the 0.2 min budget
+    # is spent on exactly the 12th step, however fast or slow the machine is.
+    fake = fake_run_clock(monkeypatch)
     cfg = load_config(
         None,
         [
@@ -82,14 +81,17 @@ def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(tmp_path:
             "train.checkpoint_every_n_steps=100000",
         ],
     )
-    recorder = LRRecorder()
-    result = pretrain(cfg, run_dir=tmp_path / "run", extra_callbacks=[recorder])
-    peak = recorder.lrs[0]
-    assert 2 <= result.global_step < 21 * 1000
-    # The cosine was spent on the 12 s budget (a step-sized one would still be at its peak);
-    # the last LR was set one step before time ran out, so allow for a slow step.
-    assert recorder.lrs[-1] < 0.5 * peak
-    assert all(b <= a + 1e-12 for a, b in zip(recorder.lrs, recorder.lrs[1:], strict=False))
+    recorder = StepRecorder(
+        lambda trainer, module, outputs: trainer.optimizers[0].param_groups[0]["lr"]
+    )
+    result = pretrain(cfg, run_dir=tmp_path / "run", extra_callbacks=[Tick(fake, 1.0), recorder])
+    assert result.global_step == 12
+    lrs = recorder.series()
+    # One cosine over the 12 s budget (a step-sized one would still be at its peak): after
+    # step k the LR is the cosine at k / 12 of the way from the peak (0.001 x 64 / 256) to 0.
+    peak = 0.001 * 64 / 256
+    expected = [peak * 0.5 * (1 + math.cos(math.pi * k / 12)) for k in range(1, 13)]
+    assert lrs == pytest.approx(expected, rel=1e-6, abs=1e-12)
     last = latest_checkpoint(result.run_dir)
     assert last is not None and checkpoint_step(last) == result.global_step
 

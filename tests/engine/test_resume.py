@@ -7,12 +7,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
-import lightning as L
 import pytest
 
-from run_helpers import tiny_digits_simclr
+from run_helpers import StepRecorder, tiny_digits_simclr
 from selfsup.config.load import load_config, save_config
 from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.run import pretrain, resume_run
@@ -28,19 +26,9 @@ OVERRIDES = [
 ]
 
 
-class LossRecorder(L.Callback):
-    def __init__(self) -> None:
-        self.losses: dict[int, float] = {}
-
-    def on_train_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        self.losses[trainer.global_step] = float(outputs["loss"])
+def loss_recorder() -> StepRecorder:
+    """Records each step's loss by ``global_step``."""
+    return StepRecorder(lambda trainer, module, outputs: float(outputs["loss"]))
 
 
 KILLER = textwrap.dedent(
@@ -68,9 +56,9 @@ KILLER = textwrap.dedent(
 )
 def test_resume_repeats_uninterrupted_losses(tmp_path: Path, kill_after: int, every: int) -> None:
     cfg = load_config(None, [*OVERRIDES, f"train.checkpoint_every_n_steps={every}"])
-    reference = LossRecorder()
+    reference = loss_recorder()
     pretrain(cfg, run_dir=tmp_path / "straight", extra_callbacks=[reference])
-    assert len(reference.losses) == TOTAL_STEPS
+    assert len(reference.values) == TOTAL_STEPS
     # Saved every `every` steps, at the epoch end (21) and at max_steps (24); the newest 2 kept.
     kept = sorted(p.name for p in (tmp_path / "straight" / "checkpoints").iterdir())
     assert kept == ["step-00000021.ckpt", "step-00000024.ckpt"]
@@ -89,12 +77,12 @@ def test_resume_repeats_uninterrupted_losses(tmp_path: Path, kill_after: int, ev
     assert proc.returncode == 9, proc.stderr[-2000:]
     assert latest_checkpoint(run_dir) == run_dir / "checkpoints" / f"step-{kill_after:08d}.ckpt"
 
-    resumed = LossRecorder()
+    resumed = loss_recorder()
     result = resume_run(run_dir, extra_callbacks=[resumed])
     assert result.global_step == TOTAL_STEPS
-    assert sorted(resumed.losses) == list(range(kill_after + 1, TOTAL_STEPS + 1))
-    for step, loss in resumed.losses.items():
-        assert loss == pytest.approx(reference.losses[step], rel=1e-5, abs=1e-6), step
+    assert sorted(resumed.values) == list(range(kill_after + 1, TOTAL_STEPS + 1))
+    for step, loss in resumed.values.items():
+        assert loss == pytest.approx(reference.values[step], rel=1e-5, abs=1e-6), step
 
 
 def test_resume_without_checkpoint_is_a_config_error(tmp_path: Path) -> None:

@@ -6,16 +6,13 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import Any
 
-import lightning as L
 import pytest
 from torch import nn
 
-from run_helpers import tiny_digits_simclr
+from run_helpers import StepRecorder, fake_run_clock, tiny_digits_simclr
 from selfsup.config.load import load_config
 from selfsup.config.schema import OptimConfig
-from selfsup.engine import progress as progress_module
 from selfsup.engine.module import SSLModule
 from selfsup.engine.run import pretrain
 from selfsup.registry import ConfigError
@@ -45,21 +42,17 @@ def test_cosine_ramp_endpoints_and_midpoint() -> None:
         cosine_ramp(1.5, START, END)
 
 
-class GroupRecorder(L.Callback):
+def group_recorder() -> StepRecorder:
     """Each step's group weight decays as the optimizer is about to read them."""
-
-    def __init__(self) -> None:
-        self.steps: dict[int, list[float]] = {}
-
-    def on_before_optimizer_step(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any
-    ) -> None:
-        self.steps[trainer.global_step] = [g["weight_decay"] for g in optimizer.param_groups]
+    return StepRecorder(
+        lambda trainer, module, optimizer: [g["weight_decay"] for g in optimizer.param_groups],
+        at="before_optimizer_step",
+    )
 
 
-def train(tmp_path: Path, overrides: list[str]) -> tuple[GroupRecorder, Path]:
+def train(tmp_path: Path, overrides: list[str]) -> tuple[StepRecorder, Path]:
     cfg = load_config(None, [*TINY_RUN, *overrides])
-    recorder = GroupRecorder()
+    recorder = group_recorder()
     result = pretrain(cfg, run_dir=tmp_path / "run", extra_callbacks=[recorder])
     assert result.global_step == STEPS
     return recorder, result.run_dir
@@ -75,33 +68,24 @@ def test_regular_group_follows_the_schedule_and_bias_norm_stays_zero(
     tmp_path: Path, name: str
 ) -> None:
     recorder, run_dir = train(tmp_path, [f"optim.name={name}", f"optim.final_weight_decay={END}"])
-    assert sorted(recorder.steps) == list(range(STEPS))
-    for step, (regular, bias_norm) in recorder.steps.items():
+    assert sorted(recorder.values) == list(range(STEPS))
+    for step, (regular, bias_norm) in recorder.values.items():
         assert regular == pytest.approx(cosine_ramp(step / STEPS, START, END)), step
         assert bias_norm == 0.0
-    assert recorder.steps[STEPS - 1][0] > 0.3  # it really moved towards 0.4
+    assert recorder.values[STEPS - 1][0] > 0.3  # it really moved towards 0.4
     expected = [cosine_ramp(s / STEPS, START, END) for s in range(STEPS)]
     assert logged(run_dir, "weight_decay") == pytest.approx(expected)
 
 
 def test_without_final_weight_decay_it_stays_constant(tmp_path: Path) -> None:
     recorder, run_dir = train(tmp_path, ["optim.name=adamw"])
-    assert sorted(recorder.steps) == list(range(STEPS))
-    assert all(groups == [START, 0.0] for groups in recorder.steps.values())
+    assert sorted(recorder.values) == list(range(STEPS))
+    assert all(groups == [START, 0.0] for groups in recorder.values.values())
     assert logged(run_dir, "weight_decay") == []
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_time_budget_drives_the_weight_decay(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeTime()
-    monkeypatch.setattr(progress_module.time, "monotonic", fake)
+    fake = fake_run_clock(monkeypatch)
     optim = OptimConfig(weight_decay=START, final_weight_decay=END)
     module = SSLModule(
         nn.Linear(2, 2),  # type: ignore[arg-type]  # only the clock and config are used

@@ -1,76 +1,28 @@
-"""Every registered method trains for a few steps on a tiny CPU batch of its modality; momentum
-teachers (the pairs of a method's :class:`EMATeacher`) move, stay frozen and differ from their
+"""Every registered method trains for a few steps on a tiny CPU batch of its modality, built
+from its ``tiny`` registry metadata; it returns the embedding it declares; momentum teachers
+(the pairs of a method's :class:`EMATeacher`) move, stay frozen and differ from their
 students."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 
-from method_helpers import random_batch, train_steps
-from selfsup.augment import create_augment
-from selfsup.backbones import Backbone, create_backbone
-from selfsup.data.tokenizers import train_tokenizer
-from selfsup.methods import Batch, Method, create_method, list_methods
+from method_helpers import train_steps
+from selfsup.methods import Method, list_methods, register_method
 from selfsup.methods.registry import METHODS
 from selfsup.nn.ema_teacher import EMATeacher
+from tiny_methods import build_tiny, tiny_spec
 
-SMALL_BACKBONE = {
-    False: ("resnet_tiny", {}),
-    True: ("vit_tiny", {"img_size": 16, "patch_size": 4, "depth": 2}),
-}
 # Methods with a momentum teacher: a refactor must not drop one silently.
 TEACHER_METHODS = {"byol", "moco", "moco_v3", "dino", "dinov2", "data2vec", "data2vec_text"}
-TEXT = "the quick brown fox jumps over the lazy dog, again and again."
-TINY_TEXT = {"dim": 32, "depth": 2, "heads": 2, "max_len": 16}
-
-
-def small_vit() -> Backbone:
-    return create_backbone("vit_tiny", img_size=16, patch_size=4, depth=2)
-
-
-def method_kwargs(name: str) -> dict[str, Any]:
-    """Constructor arguments a method needs beyond backbone and augment (BEiT: a tokenizer)."""
-    if name == "beit":
-        augment = create_augment("simclr", size=16)
-        return {
-            "tokenizer_model": create_method("vq_tokenizer", backbone=small_vit(), augment=augment)
-        }
-    if name == "data2vec":
-        return {"top_k": 2}  # the small ViT has 2 blocks
-    return {}
-
-
-def build(name: str) -> tuple[Method, Batch]:
-    """The method on a small backbone of its modality, and a batch for it."""
-    method_cls = METHODS.get(name)
-    if getattr(method_cls, "modality", "image") == "text":
-        tok = train_tokenizer([TEXT])
-        causal = name == "gpt"
-        backbone = create_backbone(
-            "text_decoder_tiny" if causal else "text_encoder_tiny", tokenizer=tok, **TINY_TEXT
-        )
-        ids = torch.tensor([tok.encode(TEXT)[i : i + 16] for i in range(0, 32, 4)])
-        return create_method(name, backbone=backbone, augment=None), {
-            "input": ids,
-            "label": torch.full((len(ids),), -1),
-        }
-    backbone_name, kwargs = SMALL_BACKBONE[getattr(method_cls, "requires_tokens", False)]
-    method = create_method(
-        name,
-        backbone=create_backbone(backbone_name, **kwargs),
-        augment=create_augment("simclr", size=16),
-        **method_kwargs(name),
-    )
-    return method, random_batch()
 
 
 @pytest.mark.parametrize("name", list_methods())
 def test_method_trains_five_steps(name: str) -> None:
     torch.manual_seed(0)
-    method, batch = build(name)
+    spec = tiny_spec(name)
+    method, batch = build_tiny(name)
     tensors = {k: v for k, v in method.state_dict().items() if isinstance(v, torch.Tensor)}
     before = {k: v.detach().clone() for k, v in tensors.items()}  # (text: + tokenizer state)
     opt = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
@@ -81,8 +33,11 @@ def test_method_trains_five_steps(name: str) -> None:
         if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.equal(v, before[k])
     ]
     assert any(k.startswith("backbone.") for k in changed)
-    if "embedding" in out:
+    if spec.embedding:
+        assert "embedding" in out, f"'{name}' returns no embedding; declare tiny embedding=False"
         assert out["embedding"].shape[0] == 8 and not out["embedding"].requires_grad
+    else:
+        assert "embedding" not in out, f"'{name}' returns an embedding its metadata denies"
     names = {id(m): n for n, m in method.named_modules()}
     emas = [m for m in method.modules() if isinstance(m, EMATeacher)]
     assert bool(emas) == (name in TEACHER_METHODS)
@@ -92,3 +47,16 @@ def test_method_trains_five_steps(name: str) -> None:
         assert any(k.startswith(f"{teacher_name}.") for k in changed), teacher_name
         pairs = zip(teacher.parameters(), student.parameters(), strict=True)
         assert any(not torch.equal(t, s) for t, s in pairs), teacher_name
+
+
+def test_a_method_without_tiny_settings_fails_instead_of_being_skipped() -> None:
+    @register_method("untested_method")
+    class Untested(Method):
+        pass
+
+    try:
+        assert "untested_method" in list_methods()
+        with pytest.raises(pytest.fail.Exception, match="declares no tiny test settings"):
+            tiny_spec("untested_method")
+    finally:
+        METHODS.unregister("untested_method")

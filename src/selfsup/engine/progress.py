@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 
 class ProgressClock:
-    """Training progress in [0, 1]; elapsed time survives resumes via ``state_dict``."""
+    """Training progress in [0, 1]; elapsed time survives resumes via ``state_dict``.
+
+    ``time_fn`` (seconds, monotonic) replaces the clock's source of time, e.g. a fake clock in
+    tests; by default it is ``time.monotonic`` for ``clock="wall"`` and ``time.process_time``
+    for ``clock="cpu"``.
+    """
 
     def __init__(
-        self, total_steps: int, max_seconds: float | None = None, clock: str = "wall"
+        self,
+        total_steps: int,
+        max_seconds: float | None = None,
+        clock: str = "wall",
+        time_fn: Callable[[], float] | None = None,
     ) -> None:
         if total_steps <= 0:
             raise ValueError(f"total_steps must be > 0, got {total_steps}")
@@ -30,10 +40,13 @@ class ProgressClock:
         self.total_steps = total_steps
         self.max_seconds = max_seconds
         self.clock = clock
+        self._time_fn = time_fn
         self._elapsed_before = 0.0  # seconds spent in earlier launches of this run
         self._started: float | None = None
 
     def _now(self) -> float:
+        if self._time_fn is not None:
+            return self._time_fn()
         return time.monotonic() if self.clock == "wall" else time.process_time()
 
     def start(self) -> None:

@@ -12,7 +12,7 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.projectors import BarlowTwinsProjectionHead
 
 
-@register_method("barlow_twins")
+@register_method("barlow_twins", tiny={"backbone": "resnet_tiny"})
 class BarlowTwins(Method):
     """Representation = backbone features before the projector; no negatives, no teacher.
 

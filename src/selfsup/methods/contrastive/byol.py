@@ -14,7 +14,7 @@ from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.heads import BYOLPredictionHead, BYOLProjectionHead
 
 
-@register_method("byol")
+@register_method("byol", tiny={"backbone": "resnet_tiny"})
 class BYOL(Method):
     """Online backbone -> projector -> predictor; target = EMA copy of backbone + projector.
 

@@ -15,7 +15,7 @@ from selfsup.nn.heads import MoCoProjectionHead
 from selfsup.nn.queue import MemoryQueue
 
 
-@register_method("moco")
+@register_method("moco", tiny={"backbone": "resnet_tiny"})
 class MoCo(Method):
     """Query encoder (backbone + MLP head) trained by InfoNCE; key encoder = its EMA copy.
 

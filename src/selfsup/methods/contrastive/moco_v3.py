@@ -16,7 +16,7 @@ from selfsup.nn.heads_extra import MoCoV3PredictionHead, MoCoV3ProjectionHead
 from selfsup.registry import ConfigError
 
 
-@register_method("moco_v3")
+@register_method("moco_v3", tiny={"backbone": "resnet_tiny"})
 class MoCoV3(Method):
     """Query: backbone -> projector -> predictor. Key: EMA copy of backbone + projector.
 

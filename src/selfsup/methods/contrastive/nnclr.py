@@ -16,7 +16,7 @@ from selfsup.nn.neighbors import nearest_neighbors
 from selfsup.nn.queue import MemoryQueue
 
 
-@register_method("nnclr")
+@register_method("nnclr", tiny={"backbone": "resnet_tiny"})
 class NNCLR(Method):
     """Backbone -> projector ``z`` -> predictor ``p``; loss ``L(NN(z_a), p_b) + L(NN(z_b), p_a)``.
 

@@ -12,7 +12,7 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 
 
-@register_method("simclr")
+@register_method("simclr", tiny={"backbone": "resnet_tiny"})
 class SimCLR(Method):
     """Representation = backbone features before the head; the head only serves the loss.
 

@@ -13,7 +13,7 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimSiamPredictionHead, SimSiamProjectionHead
 
 
-@register_method("simsiam")
+@register_method("simsiam", tiny={"backbone": "resnet_tiny"})
 class SimSiam(Method):
     """Loss ``D(p_a, sg(z_b)) / 2 + D(p_b, sg(z_a)) / 2`` with ``D`` the negative cosine.
 

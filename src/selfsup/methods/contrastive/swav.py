@@ -18,7 +18,7 @@ from selfsup.nn.step_counter import StepCounter
 NUM_GLOBAL = 2  # views 0 and 1 are the global crops; their codes are the prediction targets
 
 
-@register_method("swav")
+@register_method("swav", tiny={"backbone": "resnet_tiny"})
 class SwAV(Method):
     """Backbone -> projector (Linear-BN-ReLU-Linear) -> L2-normalise -> prototypes.
 

@@ -12,7 +12,7 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.projectors import VICRegProjectionHead
 
 
-@register_method("vicreg")
+@register_method("vicreg", tiny={"backbone": "resnet_tiny"})
 class VICReg(Method):
     """Representation = backbone features before the expander; no negatives, no teacher.
 

@@ -28,7 +28,7 @@ def check_distillation_args(teacher_temp: float, warmup: int, freeze: int) -> No
         )
 
 
-@register_method("dino")
+@register_method("dino", tiny={"backbone": "resnet_tiny"})
 class DINO(Method):
     """Student backbone -> :class:`DINOHead`; teacher = EMA copy of both, fed global crops only.
 

@@ -21,7 +21,7 @@ from selfsup.nn.dino_head import DINOHead
 from selfsup.nn.masking import block_masking
 
 
-@register_method("dinov2")
+@register_method("dinov2", tiny={"backbone": "vit_tiny"})
 class DINOv2(DINO):
     """ViT student sees block-masked global crops (and unmasked local crops); the EMA teacher
     sees the intact global crops.

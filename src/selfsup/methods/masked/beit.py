@@ -31,7 +31,14 @@ def load_tokenizer(path: str) -> VQTokenizer:
     return method
 
 
-@register_method("beit")
+@register_method(
+    "beit",
+    tiny={
+        "backbone": "vit_tiny",
+        "methods": {"tokenizer_model": "vq_tokenizer"},
+        "runs": {"tokenizer": "vq_tokenizer"},
+    },
+)
 class BEiT(Method):
     """Masked-image modelling on discrete targets in named stages:
     ``mask -> targets -> encode -> predict -> loss``.

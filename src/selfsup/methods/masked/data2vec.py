@@ -20,7 +20,7 @@ from selfsup.nn.masking import block_masking
 RegressionLoss = Literal["l2", "smooth_l1"]
 
 
-@register_method("data2vec")
+@register_method("data2vec", tiny={"backbone": "vit_tiny", "args": {"top_k": 2}})
 class Data2Vec(Method):
     """ViT student on block-masked views; EMA teacher (backbone only) on the intact views.
 

@@ -17,7 +17,7 @@ from selfsup.nn.mae_decoder import MAEDecoder
 from selfsup.nn.masking import patchify, random_masking
 
 
-@register_method("mae")
+@register_method("mae", tiny={"backbone": "vit_tiny"})
 class MAE(Method):
     """Masked autoencoder in named stages: ``mask -> encode -> decode -> loss``.
 

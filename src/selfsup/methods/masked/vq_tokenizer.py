@@ -17,7 +17,7 @@ from selfsup.nn.masking import patchify
 from selfsup.nn.vector_quantizer import VectorQuantizer
 
 
-@register_method("vq_tokenizer")
+@register_method("vq_tokenizer", tiny={"backbone": "vit_tiny"})
 class VQTokenizer(Method):
     """ViT encoder -> per-patch code (EMA codebook) -> transformer decoder -> patch pixels.
 
