@@ -31,6 +31,7 @@ def run_pictures(run_dir: str | Path, max_items: int = 1000) -> FeaturePictures:
     """t-SNE and neighbour pictures of a run's last checkpoint (a note instead, on failure)."""
     from selfsup.engine.build import build_split
     from selfsup.engine.load import load_method, resolve_checkpoint
+    from selfsup.engine.safe_load import UntrustedCheckpointError
     from selfsup.report.sections_features import FeaturePictures, feature_pictures, first_line
 
     try:
@@ -41,6 +42,8 @@ def run_pictures(run_dir: str | Path, max_items: int = 1000) -> FeaturePictures:
             return FeaturePictures(notes=[note])
         val = build_split(cfg, cfg.data.val_split)
         bank = build_split(cfg, cfg.data.train_split)
+    except UntrustedCheckpointError:
+        raise  # never a note: the user must know the file was refused
     except (ConfigError, ValueError, OSError, RuntimeError, KeyError) as e:
         note = f"features unavailable ({first_line(e)}): t-SNE and neighbours skipped"
         return FeaturePictures(notes=[note])

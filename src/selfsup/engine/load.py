@@ -11,6 +11,7 @@ from selfsup.config.schema import RunConfig
 from selfsup.engine.build import build_method
 from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.module import CONFIG_KEY
+from selfsup.engine.safe_load import read_checkpoint
 from selfsup.methods.base import Method
 from selfsup.registry import ConfigError
 
@@ -33,16 +34,17 @@ def load_method(
 ) -> tuple[Method, RunConfig]:
     """The method (weights loaded, eval mode) and the config it was trained with."""
     ckpt_path = resolve_checkpoint(path)
-    try:
-        ckpt = torch.load(ckpt_path, map_location=map_location, weights_only=False)
-    except (OSError, RuntimeError, EOFError) as e:
-        raise ConfigError(f"cannot read checkpoint {ckpt_path}: {e}") from None
+    ckpt = read_checkpoint(ckpt_path, map_location)
     if CONFIG_KEY not in ckpt or not ckpt[CONFIG_KEY]:
         raise ConfigError(f"{ckpt_path} is not a selfsup checkpoint (no run config inside)")
     cfg = build_config(ckpt[CONFIG_KEY])
     state = {k.removeprefix("method."): v for k, v in ckpt["state_dict"].items()}
     method = build_method(cfg, tokenizer=_saved_tokenizer(state))
-    method.load_state_dict(state)
+    try:
+        method.load_state_dict(state)
+    except RuntimeError as e:  # another method's or shape's weights under this config
+        reason = str(e).replace("\n", " ").replace("\t", "")
+        raise ConfigError(f"{ckpt_path} does not match its own config: {reason[:300]}") from None
     return method.eval(), cfg
 
 

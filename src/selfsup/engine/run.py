@@ -30,6 +30,7 @@ from selfsup.engine.module import SSLModule
 from selfsup.engine.optim import scaled_lr
 from selfsup.engine.precision import resolve_precision
 from selfsup.engine.runinfo import update_run_json, write_run_json
+from selfsup.engine.safe_load import read_checkpoint
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
 from selfsup.registry import ConfigError
@@ -75,6 +76,7 @@ def pretrain(
         ckpt_path = latest_checkpoint(run_dir)
         if ckpt_path is None:
             raise ConfigError(f"nothing to resume: no checkpoint in {checkpoint_dir(run_dir)}")
+        read_checkpoint(ckpt_path)  # refuse an untrusted or broken file before Lightning reads it
     elif latest_checkpoint(run_dir) is not None:
         raise ConfigError(
             f"{run_dir} already holds a run; continue it with 'selfsup resume {run_dir}' "

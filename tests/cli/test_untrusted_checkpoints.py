@@ -1,0 +1,94 @@
+"""A checkpoint a user hands us is untrusted: a crafted pickle is refused by every command that
+reads checkpoints, with one line and before its payload can run; broken files get one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from selfsup.cli import main
+from selfsup.config.load import load_config
+from selfsup.engine.checkpoint import latest_checkpoint
+from selfsup.engine.run import pretrain
+
+
+class Payload:
+    """Unpickling this creates the file ``marker``: the side effect a real attack would hide."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = load_config(
+        None,
+        [
+            "data.source=digits", "data.batch_size=64", "backbone.name=resnet_tiny",
+            "augment.name=simclr", "augment.size=8", "method.name=simclr",
+            "train.max_steps=1", "train.progress=false", "eval.knn_every_n_epochs=0",
+        ],
+    )  # fmt: skip
+    return pretrain(cfg, run_dir=tmp_path_factory.mktemp("run") / "good").run_dir
+
+
+def poisoned_copy(run_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the run whose checkpoint is real but for one extra, poisoned key."""
+    bad_run = tmp_path / "bad"
+    shutil.copytree(run_dir, bad_run)
+    ckpt = latest_checkpoint(bad_run)
+    assert ckpt is not None
+    marker = tmp_path / "payload-ran"
+    state = torch.load(ckpt, weights_only=True)
+    state["extra"] = Payload(marker)
+    torch.save(state, ckpt)
+    return bad_run, marker
+
+
+COMMANDS = {
+    "eval knn": ["eval", "knn", "--train", "digits:train", "--test", "digits:test"],
+    "eval linear": ["eval", "linear", "--train", "digits:train", "--test", "digits:test"],
+    "eval monitors": ["eval", "monitors", "--data", "digits:test"],
+    "visualize": ["visualize", "reconstruction", "--data", "digits:test"],
+    "generate": ["generate", "--prompt", "x"],
+}
+
+
+@pytest.mark.parametrize("command", [*COMMANDS, "report", "resume"])
+def test_a_crafted_checkpoint_is_refused_and_its_payload_never_runs(
+    command: str, run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad_run, marker = poisoned_copy(run_dir, tmp_path)
+    if command == "report":
+        argv = ["report", str(bad_run)]
+    elif command == "resume":
+        argv = ["resume", str(bad_run), "train.max_steps=2"]
+    else:
+        argv = [*COMMANDS[command], "--checkpoint", str(bad_run)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "refused checkpoint" in err, err
+    assert str(latest_checkpoint(bad_run)) in err
+    assert not marker.exists()
+
+
+def test_broken_files_get_one_line(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt = latest_checkpoint(run_dir)
+    assert ckpt is not None
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(ckpt.read_bytes()[:4096])
+    tensor_file = tmp_path / "tensor.ckpt"
+    torch.save(torch.zeros(3), tensor_file)
+    for path, words in [(truncated, "cannot read checkpoint"), (tensor_file, "not a selfsup")]:
+        argv = ["eval", "knn", "--checkpoint", str(path), "--train", "digits:train"]
+        assert main([*argv, "--test", "digits:test"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err and str(path) in err, err
