@@ -43,6 +43,15 @@ def test_overrides_are_typed_and_flattened(tmp_path: Path) -> None:
         ("data.batch_size=0", "data.batch_size must be >= 1"),
         ("eval.collapse_threshold=1.5", "eval.collapse_threshold must be in (0, 1)"),
         ("train.seed", "must look like section.key=value"),
+        ("train.precision=fp13", "train.precision 'fp13' is not one of auto, 32-true"),
+        ("train.precision=bf16", "(did you mean 'bf16-true'?)"),
+        ("train.accelerator=tpu", "train.accelerator 'tpu' is not one of auto, cpu"),
+        ("train.devices=abc", "train.devices must be a count >= 1, -1 (all), 'auto'"),
+        ("train.devices=0", "train.devices must be a count"),
+        ("train.max_minutes=-1", "train.max_minutes must be > 0"),
+        ("train.max_steps=0", "train.max_steps must be >= 1 (or -1: no cap)"),
+        ("train.num_nodes=0", "train.num_nodes must be >= 1"),
+        ("train.log_every_n_steps=0", "train.log_every_n_steps must be >= 1"),
     ],
 )
 def test_config_errors_are_one_line(override: str, message: str) -> None:
@@ -50,6 +59,11 @@ def test_config_errors_are_one_line(override: str, message: str) -> None:
         load_config(None, [*BASE, override])
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("devices", ["auto", "2", "0,1", "-1"])
+def test_device_lists_lightning_accepts_pass(devices: str) -> None:
+    assert load_config(None, [*BASE, f"train.devices={devices}"]).train.devices is not None
 
 
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:

@@ -15,11 +15,14 @@ from typing import Any
 import yaml
 
 from selfsup.config.schema import (
+    ACCELERATORS,
     NAMED_SECTIONS,
     PLAIN_SECTIONS,
+    PRECISIONS,
     DataConfig,
     NamedConfig,
     RunConfig,
+    TrainConfig,
 )
 from selfsup.registry import ConfigError, check_type, closest
 
@@ -193,6 +196,44 @@ def _check_values(cfg: RunConfig) -> None:
         (0 < cfg.eval.collapse_threshold < 1, "eval.collapse_threshold must be in (0, 1)"),
         (cfg.eval.collapse_patience >= 1, "eval.collapse_patience must be >= 1"),
     ]
-    for ok, message in checks:
+    for ok, message in checks + _train_checks(cfg.train):
         if not ok:
             raise ConfigError(message)
+
+
+def _train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
+    """Values Lightning would otherwise reject with a traceback, after data was read."""
+    return [
+        (
+            t.precision in PRECISIONS,
+            f"train.precision '{t.precision}' is not one of {', '.join(PRECISIONS)}"
+            f"{closest(t.precision, PRECISIONS)}",
+        ),
+        (
+            t.accelerator in ACCELERATORS,
+            f"train.accelerator '{t.accelerator}' is not one of {', '.join(ACCELERATORS)}"
+            f"{closest(t.accelerator, ACCELERATORS)}",
+        ),
+        (
+            _valid_devices(t.devices),
+            f"train.devices must be a count >= 1, -1 (all), 'auto' or a list like '0,1'; "
+            f"got {t.devices!r}",
+        ),
+        (t.num_nodes >= 1, "train.num_nodes must be >= 1"),
+        (t.max_steps == -1 or t.max_steps >= 1, "train.max_steps must be >= 1 (or -1: no cap)"),
+        (t.max_epochs >= 0, "train.max_epochs must be >= 0"),
+        (
+            t.max_minutes is None or t.max_minutes > 0,
+            "train.max_minutes must be > 0 (or null: no time budget)",
+        ),
+        (t.log_every_n_steps >= 1, "train.log_every_n_steps must be >= 1"),
+    ]
+
+
+def _valid_devices(devices: int | str) -> bool:
+    if isinstance(devices, int):
+        return devices >= 1 or devices == -1
+    if devices in ("auto", "-1"):
+        return True
+    ids = [d.strip() for d in devices.strip("[]").split(",") if d.strip()]
+    return bool(ids) and all(d.isdigit() for d in ids)

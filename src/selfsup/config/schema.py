@@ -52,6 +52,11 @@ class OptimConfig:
     grad_clip: float | None = None
 
 
+# Values Lightning understands for these keys (selfsup's own ``auto`` picks per hardware).
+PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
+ACCELERATORS = ("auto", "cpu", "cuda", "gpu", "mps")
+
+
 @dataclass
 class TrainConfig:
     """How long, where and how to train, and what to write to the run directory."""

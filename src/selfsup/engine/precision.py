@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-VALID = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
+from selfsup.config.schema import PRECISIONS as VALID
 
 
 def resolve_precision(precision: str, accelerator: str) -> str:
