@@ -20,6 +20,11 @@ class ConfigError(ValueError):
     """A user-facing configuration problem; its message is one line that names the fix."""
 
 
+class RunError(RuntimeError):
+    """A run that had to stop (e.g. a non-finite loss); its message is one line that says what
+    happened and where to continue from. The command line prints it and exits with code 1."""
+
+
 def closest(name: str, options: Iterable[str]) -> str:
     """Return ' (did you mean X?)' for the closest option, or '' if nothing is close."""
     match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)

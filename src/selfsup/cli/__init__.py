@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from selfsup.cli.command import Command
 from selfsup.cli.logs import configure_logging
-from selfsup.registry import ConfigError
+from selfsup.registry import ConfigError, RunError
 
 COMMAND_MODULES = (
     "pretrain",
@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; config problems print one line and exit with code 2."""
+    """Entry point; config problems print one line and exit with code 2, a run that had to
+    stop prints one line and exits with code 1."""
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
@@ -53,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"selfsup: error: {e}", file=sys.stderr)
         return 2
+    except RunError as e:
+        print(f"selfsup: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("selfsup: interrupted", file=sys.stderr)
         return 130

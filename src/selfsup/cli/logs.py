@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 
 _HANDLER_NAME = "selfsup-cli"
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (tests and notebooks
+    swap it), not to the stream that was current when logging was configured."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
 
 
 def configure_logging(verbose: bool) -> None:
@@ -16,7 +30,7 @@ def configure_logging(verbose: bool) -> None:
     """
     ours = logging.getLogger("selfsup")
     if not any(h.get_name() == _HANDLER_NAME for h in ours.handlers):
-        handler = logging.StreamHandler()
+        handler = _CurrentStderr()
         handler.set_name(_HANDLER_NAME)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         ours.addHandler(handler)

@@ -227,6 +227,7 @@ def _train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
             "train.max_minutes must be > 0 (or null: no time budget)",
         ),
         (t.log_every_n_steps >= 1, "train.log_every_n_steps must be >= 1"),
+        (t.skip_nonfinite >= 0, "train.skip_nonfinite must be >= 0"),
     ]
 
 

@@ -84,6 +84,9 @@ class TrainConfig:
     checkpoint_every_n_steps: int = 500
     keep_last: int = 3
     log_every_n_steps: int = 10
+    # Steps whose loss is NaN/inf that are skipped (and counted) before the run stops; 0 stops
+    # at the first one, naming the step and the last good checkpoint.
+    skip_nonfinite: int = 0
     progress: bool = True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 import lightning as L
@@ -19,6 +20,9 @@ CONFIG_KEY = "selfsup_config"
 CLOCK_KEY = "selfsup_clock"
 
 
+log = logging.getLogger("selfsup.engine")
+
+
 def step_seed(seed: int, step: int, rank: int) -> int:
     """A 63-bit seed derived from (run seed, optimizer step, rank).
 
@@ -27,6 +31,10 @@ def step_seed(seed: int, step: int, rank: int) -> int:
     """
     digest = hashlib.sha256(f"{seed}:{step}:{rank}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss was NaN/inf on some rank and no more skips were allowed."""
 
 
 class SSLModule(L.LightningModule):
@@ -43,6 +51,7 @@ class SSLModule(L.LightningModule):
         seed: int = 0,
         max_seconds: float | None = None,
         budget_clock: str = "wall",
+        skip_nonfinite: int = 0,
     ) -> None:
         final_wd = optim.final_weight_decay
         if final_wd is not None and not (final_wd >= 0 and optim.weight_decay > 0):
@@ -61,6 +70,10 @@ class SSLModule(L.LightningModule):
         # Progress at which warmup ended: the cosine spans the rest (fixed once reached).
         self.warmup_end: float | None = None if max_seconds else warmup_steps / total_steps
         self.run_config: dict[str, Any] = {}
+        # Non-finite losses: how many steps may be skipped, and how many were (saved, so a
+        # resumed run keeps counting).
+        self.skip_nonfinite = skip_nonfinite
+        self.nonfinite_skipped = 0
         # Indices of the optimizer groups that decay (not biases/norms), set with the optimizer.
         self.decay_groups: list[int] = []
         # Std of this step's L2-normalised embeddings (see ``embedding_std``) and their width D;
@@ -74,11 +87,16 @@ class SSLModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CONFIG_KEY] = self.run_config
-        checkpoint[CLOCK_KEY] = {**self.clock.state_dict(), "warmup_end": self.warmup_end}
+        checkpoint[CLOCK_KEY] = {
+            **self.clock.state_dict(),
+            "warmup_end": self.warmup_end,
+            "nonfinite_skipped": self.nonfinite_skipped,
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get(CLOCK_KEY, {})
         self.clock.load_state_dict(state)
+        self.nonfinite_skipped = int(state.get("nonfinite_skipped", 0))
         if self.clock.max_seconds is not None:
             self.warmup_end = state.get("warmup_end")
 
@@ -102,11 +120,9 @@ class SSLModule(L.LightningModule):
         gen.manual_seed(step_seed(self.seed + 1, self.global_step, self.global_rank))
         out = self.method.training_step(batch, generator=gen)
         loss = out["loss"]
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"loss is {loss.item()} at step {self.global_step}; "
-                "lower optim.base_lr or check the data"
-            )
+        if not self._finite_everywhere(loss):
+            self._skip_or_stop(loss)  # raises unless this step may be skipped
+            return None
         self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
         groups = self.trainer.optimizers[0].param_groups
         self.log("lr", groups[0]["lr"], on_step=True, on_epoch=False)
@@ -118,6 +134,33 @@ class SSLModule(L.LightningModule):
                 self.log(name, value, on_step=True, on_epoch=False)
         self._track_embedding(out.get("embedding"))
         return loss
+
+    def _finite_everywhere(self, loss: torch.Tensor) -> bool:
+        """Whether every rank's loss is finite (ranks must agree to skip a step together)."""
+        finite = torch.isfinite(loss.detach()).float()
+        if self.trainer.world_size > 1:
+            gathered = self.all_gather(finite)
+            assert isinstance(gathered, torch.Tensor)
+            finite = gathered.min()
+        return bool(finite.item())
+
+    def _skip_or_stop(self, loss: torch.Tensor) -> None:
+        """Skip this step (counted, up to ``skip_nonfinite``) or stop the run."""
+        if self.nonfinite_skipped < self.skip_nonfinite:
+            self.nonfinite_skipped += 1
+            log.warning(
+                "non-finite loss at step %d skipped (%d of at most %d)",
+                self.global_step,
+                self.nonfinite_skipped,
+                self.skip_nonfinite,
+            )
+            return
+        raise NonFiniteLossError(
+            f"loss is {loss.item()} at step {self.global_step} "
+            f"(after {self.nonfinite_skipped} skipped); lower optim.base_lr, train in "
+            "train.precision=32-true, check the data, or skip such steps with "
+            "train.skip_nonfinite=N"
+        )
 
     def _track_embedding(self, embedding: torch.Tensor | None) -> None:
         """Store (and on log steps, log) the embedding std and effective rank of this step."""

@@ -26,14 +26,14 @@ from selfsup.engine.checkpoint import (
 )
 from selfsup.engine.collapse import CollapseMonitor
 from selfsup.engine.datamodule import SSLDataModule
-from selfsup.engine.module import SSLModule
+from selfsup.engine.module import NonFiniteLossError, SSLModule
 from selfsup.engine.optim import scaled_lr
 from selfsup.engine.precision import resolve_precision
 from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.safe_load import read_checkpoint
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
-from selfsup.registry import ConfigError
+from selfsup.registry import ConfigError, RunError
 
 log = logging.getLogger("selfsup.engine")
 
@@ -148,6 +148,7 @@ def pretrain(
         seed=cfg.train.seed,
         max_seconds=cfg.train.max_minutes * 60 if cfg.train.max_minutes else None,
         budget_clock=cfg.train.budget_clock,
+        skip_nonfinite=cfg.train.skip_nonfinite,
     )
     module.run_config = cfg.to_dict()
     if trainer.is_global_zero:
@@ -167,7 +168,12 @@ def pretrain(
         )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_MID_EPOCH_RESUME)
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        except NonFiniteLossError as e:
+            last = latest_checkpoint(run_dir)
+            where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
+            raise RunError(f"{e}; {where}") from None
     if trainer.is_global_zero:
         update_run_json(
             run_dir,
