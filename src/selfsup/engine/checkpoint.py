@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,24 +14,77 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from selfsup.registry import RunError
+
+# Write failures that are the disk's, not the data's: say so in one line.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+class CheckpointWriteError(RunError):
+    """A checkpoint could not be written (disk full, read-only, no permission)."""
+
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` to a temporary file in the same directory, then rename over ``path``.
 
     A crash mid-write leaves the previous file intact; rename is atomic on POSIX and Windows.
+    A write the disk refuses (full, read-only) raises :class:`CheckpointWriteError`, one line
+    naming the path, the space needed and free, and the last good checkpoint.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except BaseException as e:
+        written = _size(tmp)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        cause = _disk_cause(e)
+        if cause is None:
+            raise
+        raise CheckpointWriteError(_write_failure(path, cause, written)) from None
+
+
+def _size(path: str | None) -> int:
+    try:
+        return os.path.getsize(path) if path else 0
+    except OSError:
+        return 0
+
+
+def _disk_cause(e: BaseException) -> OSError | None:
+    """The disk's OSError behind ``e`` (torch's writer wraps it in a RuntimeError), if any."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _DISK_ERRNOS:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(e, RuntimeError) and "unexpected pos" in str(e):  # short write, errno lost
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return None
+
+
+def _write_failure(path: Path, cause: OSError, written: int) -> str:
+    folder = path.parent if path.parent.exists() else Path(path.anchor or ".")
+    free = shutil.disk_usage(folder).free if folder.exists() else 0
+    others = [p for p in folder.glob("*.ckpt") if p.is_file() and p != path]
+    needed = max([written, *(p.stat().st_size for p in others)])
+    last = max(others, key=lambda p: (checkpoint_step(p), p.stat().st_mtime), default=None)
+    kept = f"last good checkpoint: {last}" if last else "no earlier checkpoint"
+    return (
+        f"cannot write checkpoint {path}: {cause.strerror or cause} "
+        f"(needs about {_mb(needed)}, {_mb(free)} free); {kept}"
+    )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +83,7 @@ def pretrain(
             f"{run_dir} already holds a run; continue it with 'selfsup resume {run_dir}' "
             "or choose another train.run_name"
         )
+    check_writable(run_dir)  # before any data is read: a read-only disk fails in one line
     train_set = build_split(cfg, cfg.data.train_split)
     if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
         whiten_stem(method, train_set, cfg.train.whiten_stem_images, cfg.train.seed)
@@ -187,6 +189,18 @@ def pretrain(
         knn_history=knn.history if knn is not None else [],
         is_global_zero=trainer.is_global_zero,
     )
+
+
+def check_writable(run_dir: Path) -> None:
+    """ConfigError unless ``run_dir`` (or the nearest folder that exists above it) is writable."""
+    folder = run_dir
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"run directory {run_dir} cannot be written ({folder} is read-only or not ours); "
+            "choose another train.output_dir or --run-dir"
+        )
 
 
 def resume_run(
