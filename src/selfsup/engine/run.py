@@ -30,8 +30,8 @@ from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.module import NonFiniteLossError, SSLModule
 from selfsup.engine.optim import scaled_lr
 from selfsup.engine.precision import resolve_precision
+from selfsup.engine.resume_point import remove_stale_temp_files, resume_checkpoint
 from selfsup.engine.runinfo import update_run_json, write_run_json
-from selfsup.engine.safe_load import read_checkpoint
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
 from selfsup.registry import ConfigError, RunError
@@ -74,10 +74,8 @@ def pretrain(
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
     ckpt_path = None
     if resume:
-        ckpt_path = latest_checkpoint(run_dir)
-        if ckpt_path is None:
-            raise ConfigError(f"nothing to resume: no checkpoint in {checkpoint_dir(run_dir)}")
-        read_checkpoint(ckpt_path)  # refuse an untrusted or broken file before Lightning reads it
+        ckpt_path = resume_checkpoint(run_dir)  # newest good one; untrusted files refused
+        remove_stale_temp_files(run_dir)
     elif latest_checkpoint(run_dir) is not None:
         raise ConfigError(
             f"{run_dir} already holds a run; continue it with 'selfsup resume {run_dir}' "

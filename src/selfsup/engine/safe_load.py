@@ -9,6 +9,7 @@ refused before a single object of it is built.
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from typing import Any
 import torch
 
 from selfsup.registry import ConfigError
+
+# How torch's weights-only unpickler names a global it refuses to import.
+_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
 
 
 class UntrustedCheckpointError(ConfigError):
@@ -27,10 +31,13 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as e:
+        found = _GLOBAL.search(str(e))
+        if found is None:  # bytes the unpickler cannot parse: damaged, or not a checkpoint
+            raise ConfigError(f"cannot read checkpoint {path} (damaged or not one)") from None
         raise UntrustedCheckpointError(
-            f"refused checkpoint {path}: it holds objects other than tensors and plain data, "
-            "and loading them could run code"
+            f"refused checkpoint {path}: it names {found.group(1)}, not tensors or plain data, "
+            "and loading it could run code"
         ) from None
     except (OSError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
         reason = (str(e).splitlines() or [type(e).__name__])[0]
