@@ -213,7 +213,7 @@ def _register(name: str, size: str, causal: bool) -> None:
         pool: Pool = default_pool,
         mlp_ratio: float = 4.0,
         dropout: float = 0.0,
-    ) -> Backbone:
+    ) -> TextTransformer:
         """A text transformer; ``tokenizer`` is supplied by the engine from the data source;
         ``dim`` / ``depth`` / ``heads`` override the named size."""
         if tokenizer is None:
@@ -234,7 +234,7 @@ def _register(name: str, size: str, causal: bool) -> None:
             dropout=dropout,
         )
 
-    register_backbone(name, modality="text")(factory)
+    register_backbone(name)(factory)
 
 
 for _size in SIZES:

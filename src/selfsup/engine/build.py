@@ -13,6 +13,7 @@ from selfsup.config.schema import RunConfig
 from selfsup.data.sources import DATA_SOURCES, build_dataset
 from selfsup.methods.base import Method
 from selfsup.methods.registry import BUILT_ARGS, METHODS
+from selfsup.modalities import modality_of_backbone
 from selfsup.registry import ConfigError
 
 NO_AUGMENT = "none"  # augment.name for methods that make no views (text language models)
@@ -27,17 +28,18 @@ def validate(cfg: RunConfig) -> None:
     DATA_SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
 
 
-def build_method(cfg: RunConfig, tokenizer: Any = None) -> Method:
+def build_method(cfg: RunConfig, **given: Any) -> Method:
     """Build backbone, views and method; mismatches (a token method on a CNN) are ConfigErrors.
 
-    Text backbones get ``tokenizer`` (a checkpoint's), else the one the data source trains.
+    The backbone's modality spec supplies what its factory needs beyond the config (text: the
+    tokenizer); ``given`` holds what the caller already has (a checkpoint's ``tokenizer``),
+    else it comes from the configured training data.
     """
     validate(cfg)
     method_cls: Any = METHODS.get(cfg.method.name)
-    backbone_args = dict(cfg.backbone.args)
-    if BACKBONES.tags(cfg.backbone.name).get("modality") == "text":
-        backbone_args["tokenizer"] = tokenizer or build_split(cfg, cfg.data.train_split).tokenizer
-    backbone = BACKBONES.create(cfg.backbone.name, **backbone_args)
+    modality = modality_of_backbone(cfg.backbone.name)
+    extra = modality.backbone_args(given, lambda: build_split(cfg, cfg.data.train_split))
+    backbone = BACKBONES.create(cfg.backbone.name, **{**cfg.backbone.args, **extra})
     if getattr(method_cls, "requires_tokens", False) and not backbone.has_tokens:
         with_tokens = [n for n in BACKBONES.names() if n.startswith("vit")]
         hint = f" (try '{with_tokens[0]}')" if with_tokens else ""

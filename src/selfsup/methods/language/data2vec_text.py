@@ -18,7 +18,7 @@ from selfsup.nn.momentum import copy_as_teacher, linear_momentum
 from selfsup.nn.token_masking import IGNORE, mask_tokens
 
 
-@register_method("data2vec_text", modality="text")
+@register_method("data2vec_text")
 class Data2VecText(Method):
     """Student: a text encoder on ids corrupted as in BERT (15% chosen; 80% [MASK], 10% random,
     10% kept). Teacher: its EMA copy on the intact ids. Targets: the same

@@ -13,7 +13,7 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.token_masking import IGNORE
 
 
-@register_method("gpt", modality="text")
+@register_method("gpt")
 class GPT(Method):
     """Next-token cross-entropy over ``[B, T + 1]`` windows (inputs ``[:, :-1]``, targets
     ``[:, 1:]``); pad targets are ignored.
