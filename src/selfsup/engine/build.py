@@ -12,9 +12,9 @@ from selfsup.backbones.registry import BACKBONES
 from selfsup.config.schema import RunConfig
 from selfsup.data.sources import DATA_SOURCES, build_dataset
 from selfsup.methods.base import Method
-from selfsup.methods.registry import BUILT_ARGS, METHODS
+from selfsup.methods.registry import BUILT_ARGS, METHODS, loaded_args
 from selfsup.modalities import modality_of_backbone
-from selfsup.registry import ConfigError
+from selfsup.registry import ConfigError, check_type
 
 NO_AUGMENT = "none"  # augment.name for methods that make no views (text language models)
 
@@ -24,7 +24,14 @@ def validate(cfg: RunConfig) -> None:
     BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
     if cfg.augment.name != NO_AUGMENT:
         AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
-    METHODS.validate(cfg.method.name, cfg.method.args, "method", skip=BUILT_ARGS)
+    METHODS.get(cfg.method.name)  # unknown names first, before any loaded-argument lookup
+    loads = loaded_args(cfg.method.name)
+    paths = {a.key: cfg.method.args[a.key] for a in loads if a.key in cfg.method.args}
+    for key, path in paths.items():
+        check_type(f"method.{key}", path, str)
+    rest = {k: v for k, v in cfg.method.args.items() if k not in paths}
+    skip = BUILT_ARGS + tuple(a.param for a in loads)
+    METHODS.validate(cfg.method.name, rest, "method", skip=skip)
     DATA_SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
 
 
@@ -56,7 +63,31 @@ def build_method(cfg: RunConfig, **given: Any) -> Method:
     augment = None
     if cfg.augment.name != NO_AUGMENT:
         augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)
-    return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **cfg.method.args)
+    args = method_args(cfg)
+    return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **args)
+
+
+def method_args(cfg: RunConfig) -> dict[str, Any]:
+    """The method's constructor arguments from ``method.*``: every
+    :class:`~selfsup.methods.registry.LoadedArg` path is replaced by the module trained there
+    (a missing run is a one-line ConfigError)."""
+    # Imported here: load.py rebuilds runs through build_method in this module.
+    from selfsup.engine.load import load_method
+
+    loads = loaded_args(cfg.method.name)
+    args = {k: v for k, v in cfg.method.args.items() if k not in {a.key for a in loads}}
+    for arg in loads:
+        path = cfg.method.args.get(arg.key)
+        if not path:
+            continue  # the method names what is missing (beit: "needs method.tokenizer")
+        loaded, _ = load_method(path)
+        kind: Any = METHODS.get(arg.method)  # a registered Method class
+        if not isinstance(loaded, kind):
+            raise ConfigError(
+                f"method.{arg.key} {path} holds a '{type(loaded).__name__}', not a {arg.method}"
+            )
+        args[arg.param] = loaded
+    return args
 
 
 def build_split(cfg: RunConfig, split: str) -> Any:
