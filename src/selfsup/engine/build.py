@@ -24,8 +24,7 @@ def validate(cfg: RunConfig) -> None:
     BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
     if cfg.augment.name != NO_AUGMENT:
         AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
-    METHODS.get(cfg.method.name)  # unknown names first, before any loaded-argument lookup
-    loads = loaded_args(cfg.method.name)
+    loads = loaded_args(cfg.method.name)  # (an unknown method name fails here, one line)
     paths = {a.key: cfg.method.args[a.key] for a in loads if a.key in cfg.method.args}
     for key, path in paths.items():
         check_type(f"method.{key}", path, str)
