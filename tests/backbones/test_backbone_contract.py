@@ -10,20 +10,19 @@ import torch
 from torch import nn
 
 from selfsup.backbones import Backbone, create_backbone, list_backbones
-from selfsup.data.tokenizers import train_tokenizer
+from selfsup.backbones.vit import ViTBackbone
+from selfsup.modalities import modality_of, modality_of_backbone
 from selfsup.registry import ConfigError
 
-BATCH, SIZE, PATCH, TOKENS = 2, 32, 4, 12
+BATCH, SIZE, PATCH = 2, 32, 4  # SIZE: image side or sequence length
 
 
 @functools.cache
 def _build(name: str) -> Backbone:
     torch.manual_seed(0)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = modality_of_backbone(name).tiny_backbone_args()
     if name.startswith("vit"):
-        kwargs = {"img_size": SIZE, "patch_size": PATCH}
-    elif name.startswith("text"):
-        kwargs = {"tokenizer": train_tokenizer(["a tiny corpus of letters, words and more"])}
+        kwargs |= {"img_size": SIZE, "patch_size": PATCH}
     return create_backbone(name, **kwargs)
 
 
@@ -34,25 +33,15 @@ def tiny(name: str) -> Backbone:
     return model
 
 
-def images() -> torch.Tensor:
-    return torch.randn(BATCH, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(1))
-
-
 def inputs(model: Backbone) -> torch.Tensor:
-    """What the backbone reads: images, or token ids of its tokenizer (no special tokens)."""
-    if model.modality == "text":
-        vocab = model.tokenizer.vocab_size  # type: ignore[attr-defined]
-        low = max(model.tokenizer.special_ids) + 1  # type: ignore[attr-defined]
-        return torch.randint(
-            low, vocab, (BATCH, TOKENS), generator=torch.Generator().manual_seed(1)
-        )
-    return images()
+    """What the backbone reads, as its modality makes it (images; text: non-special ids)."""
+    return modality_of(model).tiny_input(model, BATCH, SIZE, torch.Generator().manual_seed(1))
 
 
 def input_layer(model: Backbone) -> nn.Module:
-    """The first layer that touches the input: a conv for images, the embedding for text."""
-    kind = nn.Embedding if model.modality == "text" else nn.Conv2d
-    return next(m for m in model.modules() if isinstance(m, kind))
+    """The first layer that touches the input: the first module with its own weight (a conv
+    for images, the embedding for text)."""
+    return next(m for m in model.modules() if isinstance(getattr(m, "weight", None), nn.Parameter))
 
 
 def test_registry_lists_all_vision_backbones() -> None:
@@ -85,21 +74,25 @@ def test_features_shape_finite_and_gradients_reach_input_layer(name: str) -> Non
 @pytest.mark.parametrize("name", list_backbones())
 def test_tokens_shape_for_token_models(name: str) -> None:
     model = tiny(name)
+    x = inputs(model)
     if not model.has_tokens:
         with pytest.raises(TypeError):
-            model.forward_tokens(images())
+            model.forward_tokens(x)
         return
-    tokens = model.forward_tokens(inputs(model))
-    count = TOKENS if model.modality == "text" else 1 + (SIZE // PATCH) ** 2
+    tokens = model.forward_tokens(x)
+    count = x.shape[1]  # text: one token per id
+    if isinstance(model, ViTBackbone):  # prefix tokens + one per patch
+        h, w = model.patch_grid
+        count = model.num_prefix_tokens + h * w
     assert tokens.shape == (BATCH, count, model.feature_dim)
 
 
 @pytest.mark.parametrize("name", list_backbones())
 def test_channels_last_matches_contiguous(name: str) -> None:
     model = tiny(name).eval()
-    if model.modality != "image":
-        pytest.skip("memory formats are an image matter")
-    x = images()
+    x = inputs(model)
+    if x.ndim != 4:
+        pytest.skip("memory formats are a matter of 4-d (image) batches")
     with torch.no_grad():
         ref = model(x)
         model.to(memory_format=torch.channels_last)

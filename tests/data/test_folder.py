@@ -14,6 +14,7 @@ from selfsup.data.collate import collate
 from selfsup.data.folder_scan import scan_image_folder, split_indices
 from selfsup.data.images import LazyImageDataset, load_image_folder
 from selfsup.data.tensor_dataset import ImageTensorDataset
+from selfsup.modalities import get_modality
 
 from .helpers import solid_png, truncated_jpeg, write
 
@@ -154,7 +155,7 @@ def test_mixed_sizes_need_an_image_size(tmp_path: Path) -> None:
     assert ds.images.shape == (2, 3, 2, 2) and red_values(ds) == [1, 2]
     lazy = load_image_folder(tmp_path, cache=False)
     with pytest.raises(ValueError, match="set an image size"):
-        collate([lazy[0], lazy[1]])
+        get_modality("image").collate([lazy[0], lazy[1]])
 
 
 def test_split_is_stratified_deterministic_and_disjoint(tmp_path: Path) -> None:

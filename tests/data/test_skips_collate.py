@@ -10,6 +10,7 @@ import torch
 from selfsup.data.collate import DROPPED, Item, collate
 from selfsup.data.skips import MAX_EXAMPLES, SkipLog
 from selfsup.data.tensor_dataset import ImageTensorDataset
+from selfsup.modalities import get_modality
 
 
 def test_summary_counts_by_reason_with_thousands_separators(
@@ -65,9 +66,19 @@ def test_collate_of_only_bad_items_is_an_empty_batch() -> None:
     assert batch["input"].numel() == 0 and batch["label"].shape == (0,)
 
 
-def test_collate_names_mixed_shapes() -> None:
+def test_collate_names_mixed_shapes_and_the_modality_fix() -> None:
+    mixed = [item(1, 0), item(1, 0, (3, 4, 4))]
+    with pytest.raises(ValueError, match=r"\[3, 2, 2\] vs \[3, 4, 4\]\)$"):
+        collate(mixed)
     with pytest.raises(ValueError, match=r"\[3, 2, 2\] vs \[3, 4, 4\].*image size"):
-        collate([item(1, 0), item(1, 0, (3, 4, 4))])
+        get_modality("image").collate(mixed)
+    ids: list[Item | None] = [
+        {"input": torch.zeros(3, dtype=torch.int64), "label": 0},
+        {"input": torch.zeros(5, dtype=torch.int64), "label": 0},
+    ]
+    with pytest.raises(ValueError, match="seq_len") as caught:
+        get_modality("text").collate(ids)
+    assert "image" not in str(caught.value)
 
 
 def test_tensor_dataset_items_and_checks() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from selfsup.augment.batch_crop import random_crop_flip
 from selfsup.backbones import create_backbone
 from selfsup.eval.finetune import FinetuneConfig, finetune
-from selfsup.eval.finetune_parts import finetune_param_groups, random_crop_flip
+from selfsup.eval.finetune_parts import finetune_param_groups
 from toy_images import scale, toy_set
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import selfsup.eval.finetune as ft
+import selfsup.modalities.image as image_modality
 from selfsup.backbones import create_backbone
 from selfsup.eval.finetune import FinetuneConfig, finetune, finetune_model
 from selfsup.eval.linear import stratified_split
@@ -20,7 +21,7 @@ def test_extra_images_are_fitted_on_but_never_validated(monkeypatch: pytest.Monk
     train, test, extra = toy_set(24, 0), toy_set(10, 1), toy_set(40, 2)
     scored: list[torch.Tensor] = []
     fitted: list[int] = []
-    real_accuracy, real_crop = ft.accuracy, ft.random_crop_flip
+    real_accuracy, real_crop = ft.accuracy, image_modality.random_crop_flip
 
     def spy_accuracy(model, preprocess, images, labels, device):  # type: ignore[no-untyped-def]
         scored.append(images.clone())
@@ -31,7 +32,7 @@ def test_extra_images_are_fitted_on_but_never_validated(monkeypatch: pytest.Monk
         return real_crop(x, scale_min, flip, gen)
 
     monkeypatch.setattr(ft, "accuracy", spy_accuracy)
-    monkeypatch.setattr(ft, "random_crop_flip", spy_crop)
+    monkeypatch.setattr(image_modality, "random_crop_flip", spy_crop)
     torch.manual_seed(0)
     result, model = finetune_model(create_backbone("resnet_tiny"), scale, train, test, CFG,
                                    extra=extra)  # fmt: skip

@@ -12,9 +12,11 @@ from selfsup.augment import (
     minimal,  # noqa: F401  (registers "crop_flip")
 )
 from selfsup.backbones import create_backbone
+from selfsup.config.load import load_config
+from selfsup.engine.build import build_method
 from selfsup.methods.masked.beit import BEiT
 from selfsup.methods.masked.vq_tokenizer import VQTokenizer
-from selfsup.methods.registry import create_method
+from selfsup.methods.registry import create_method, loaded_args
 from selfsup.nn.vector_quantizer import VectorQuantizer
 from selfsup.registry import ConfigError
 
@@ -135,5 +137,36 @@ def test_tokenizer_grid_must_match_and_path_is_required() -> None:
         BEiT(other, create_augment("crop_flip"), tokenizer_model=tok)
     with pytest.raises(ConfigError, match=r"method\.tokenizer"):
         BEiT(other, create_augment("crop_flip"))
+
+
+BEIT_CFG = [
+    "backbone.name=vit_tiny",
+    "backbone.img_size=16",
+    "backbone.patch_size=4",
+    "augment.name=crop_flip",
+    "method.name=beit",
+]
+
+
+def test_config_tokenizer_is_a_validated_path_the_engine_loads() -> None:
     with pytest.raises(ConfigError, match="checkpoint not found"):
-        BEiT(other, create_augment("crop_flip"), tokenizer="/nonexistent/run")
+        build_method(load_config(None, [*BEIT_CFG, "method.tokenizer=/nonexistent/run"]))
+    with pytest.raises(ConfigError, match=r"'method\.tokenizer' expects str"):
+        build_method(load_config(None, [*BEIT_CFG, "method.tokenizer=3"]))
+    with pytest.raises(ConfigError, match=r"unknown key 'method\.tokenizer_model'"):
+        build_method(load_config(None, [*BEIT_CFG, "method.tokenizer_model=x"]))
+    with pytest.raises(ConfigError, match=r"beit needs method\.tokenizer"):
+        build_method(load_config(None, BEIT_CFG))
+    assert [a.key for a in loaded_args("beit")] == ["tokenizer"]
+
+
+def test_a_tokenizer_run_must_hold_a_vq_tokenizer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import selfsup.engine.load as load
+
+    tok = tokenizer()
+    monkeypatch.setattr(load, "load_method", lambda path: (tok, None))
+    method = build_method(load_config(None, [*BEIT_CFG, "method.tokenizer=runs/vq"]))
+    assert isinstance(method, BEiT) and method.tokenizer is tok
+    monkeypatch.setattr(load, "load_method", lambda path: (beit(tok), None))
+    with pytest.raises(ConfigError, match="holds a 'BEiT', not a vq_tokenizer"):
+        build_method(load_config(None, [*BEIT_CFG, "method.tokenizer=runs/beit"]))

@@ -11,7 +11,8 @@ from torch import nn
 class Backbone(nn.Module):
     """An encoder: ``forward_features -> [B, D]`` and, where it has tokens, ``forward_tokens``.
 
-    Subclasses set ``feature_dim`` and ``modality`` and implement ``forward_features``; token
+    Subclasses set ``feature_dim`` and ``modality`` (the name of a registered modality spec;
+    the only place a backbone declares it) and implement ``forward_features``; token
     models also set ``has_tokens = True`` and implement ``forward_tokens``. ``channels_last``
     says whether the engine should convert the model and its inputs to channels-last memory
     format (it pays for conv nets on CPU and GPU; not for transformers).

@@ -149,7 +149,7 @@ def _register_resnet(
         in_chans: input channels (1 for grey digits).
         zero_init_residual: start every residual block as the identity.
     """
-    register_backbone(name, modality="image")(factory)
+    register_backbone(name)(factory)
 
 
 _BASIC, _BOTTLENECK = tv_resnet.BasicBlock, tv_resnet.Bottleneck

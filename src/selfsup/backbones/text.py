@@ -1,9 +1,10 @@
 """Text transformers: a pre-norm encoder (BERT-style) and a causal decoder (GPT-style).
 
-Both take ``[B, T]`` token ids from the tokenizer they are built with; padding is found by
-comparing ids with the tokenizer's pad id. Attention is ``scaled_dot_product_attention``
-(``is_causal`` for the decoder). The tokenizer's JSON rides in the module's extra state, so
-every checkpoint of a text run carries the vocabulary it was trained with.
+Both take ``[B, T]`` token ids from the tokenizer they are built with (any
+:class:`~selfsup.backbones.text_tokenizer.Tokenizer`; in practice data's ``TextTokenizer``);
+padding is found by comparing ids with the tokenizer's pad id. Attention is
+``scaled_dot_product_attention`` (``is_causal`` for the decoder). The tokenizer's JSON rides
+in the module's extra state, so every checkpoint of a text run carries its vocabulary.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.backbones.registry import register_backbone
-from selfsup.data.tokenizers import TextTokenizer
+from selfsup.backbones.text_tokenizer import Tokenizer
 
 Positions = Literal["learned", "rotary"]
 Pool = Literal["mean", "cls", "last"]
@@ -86,7 +87,7 @@ class TextTransformer(Backbone):
 
     def __init__(
         self,
-        tokenizer: TextTokenizer,
+        tokenizer: Tokenizer,
         dim: int,
         depth: int,
         heads: int,
@@ -180,7 +181,8 @@ class TextTransformer(Backbone):
         return {"tokenizer": self.tokenizer.to_json()}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
-        self.tokenizer = TextTokenizer.from_json(state["tokenizer"])
+        # The class the backbone was built with reads its own JSON (data's TextTokenizer).
+        self.tokenizer = type(self.tokenizer).from_json(state["tokenizer"])
 
 
 def _init_weights(m: nn.Module) -> None:
@@ -202,7 +204,7 @@ def _register(name: str, size: str, causal: bool) -> None:
     default_pool: Pool = "last" if causal else "mean"
 
     def factory(
-        tokenizer: TextTokenizer | None = None,
+        tokenizer: Tokenizer | None = None,
         dim: int | None = None,
         depth: int | None = None,
         heads: int | None = None,
@@ -211,7 +213,7 @@ def _register(name: str, size: str, causal: bool) -> None:
         pool: Pool = default_pool,
         mlp_ratio: float = 4.0,
         dropout: float = 0.0,
-    ) -> Backbone:
+    ) -> TextTransformer:
         """A text transformer; ``tokenizer`` is supplied by the engine from the data source;
         ``dim`` / ``depth`` / ``heads`` override the named size."""
         if tokenizer is None:
@@ -232,7 +234,7 @@ def _register(name: str, size: str, causal: bool) -> None:
             dropout=dropout,
         )
 
-    register_backbone(name, modality="text")(factory)
+    register_backbone(name)(factory)
 
 
 for _size in SIZES:

@@ -245,7 +245,7 @@ def _register_vit(name: str, timm_name: str, summary: str) -> None:
             the position embedding (free at ``img_size``; needed for multi-crop).
         depth: number of blocks (None: the size's standard 12); fewer suit CPU runs.
     """
-    register_backbone(name, modality="image")(factory)
+    register_backbone(name)(factory)
 
 
 _register_vit("vit_tiny", "vit_tiny_patch16_224", "ViT-Tiny (D=192, 12 blocks, 3 heads).")

@@ -1,8 +1,9 @@
 """Items -> batch: stack what decoded, drop (and count) what did not.
 
-An item is ``{"input": uint8 [3, H, W], "label": int}`` (label -1 when unlabelled); lazy
-datasets yield ``None`` for a file that failed to decode. A batch is
-``{"input": uint8 [B, 3, H, W], "label": int64 [B]}``.
+An item is ``{"input": tensor, "label": int}`` (label -1 when unlabelled): ``uint8 [3, H, W]``
+for images, ``int64 [T]`` for text (each modality spec in ``selfsup.modalities`` names its
+schema). Lazy datasets yield ``None`` for a file that failed to decode. A batch stacks the
+inputs and labels: ``{"input": [B, ...], "label": int64 [B]}``.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ Batch = dict[str, torch.Tensor]
 DROPPED = "dropped by collate"
 
 
-def collate(items: Sequence[Item | None], skips: SkipLog | None = None) -> Batch:
+def collate(
+    items: Sequence[Item | None], skips: SkipLog | None = None, shape_hint: str = ""
+) -> Batch:
     """Stack ``items`` into a batch, dropping ``None`` entries (counted into ``skips``).
 
     If every item was dropped the batch has zero rows (``input`` of shape ``[0]``); training
-    loops should skip such batches. Images of different sizes raise a one-line ValueError.
+    loops should skip such batches. Inputs of different shapes raise a one-line ValueError
+    ending in ``shape_hint``: the modality's fix (a modality spec's ``collate`` passes it).
     """
     kept = [item for item in items if item is not None]
     if skips is not None:
@@ -43,10 +47,8 @@ def collate(items: Sequence[Item | None], skips: SkipLog | None = None) -> Batch
     shapes = {tuple(item["input"].shape) for item in kept}
     if len(shapes) > 1:
         a, b = sorted(shapes)[:2]
-        raise ValueError(
-            f"inputs in one batch differ in shape ({list(a)} vs {list(b)}); "
-            "set an image size (data.size) so every image is resized and centre-cropped"
-        )
+        hint = f"; {shape_hint}" if shape_hint else ""
+        raise ValueError(f"inputs in one batch differ in shape ({list(a)} vs {list(b)}){hint}")
     inputs = torch.stack([item["input"] for item in kept])
     labels = torch.tensor([int(item["label"]) for item in kept], dtype=torch.int64)
     return {"input": inputs, "label": labels}

@@ -1,6 +1,6 @@
 """Token datasets: LM windows over one id tensor, padded labelled sentences, and a stream.
 
-Items are ``{"input": int64 [T], "label": int}``, so the engine's image collate stacks them
+Items are ``{"input": int64 [T], "label": int}``, so the shared collate stacks them
 unchanged. Padding uses the tokenizer's pad id; models find padding by comparing to it.
 """
 

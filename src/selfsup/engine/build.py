@@ -12,8 +12,9 @@ from selfsup.backbones.registry import BACKBONES
 from selfsup.config.schema import RunConfig
 from selfsup.data.sources import DATA_SOURCES, build_dataset
 from selfsup.methods.base import Method
-from selfsup.methods.registry import BUILT_ARGS, METHODS
-from selfsup.registry import ConfigError
+from selfsup.methods.registry import BUILT_ARGS, METHODS, loaded_args
+from selfsup.modalities import modality_of_backbone
+from selfsup.registry import ConfigError, check_type
 
 NO_AUGMENT = "none"  # augment.name for methods that make no views (text language models)
 
@@ -23,21 +24,28 @@ def validate(cfg: RunConfig) -> None:
     BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
     if cfg.augment.name != NO_AUGMENT:
         AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
-    METHODS.validate(cfg.method.name, cfg.method.args, "method", skip=BUILT_ARGS)
+    loads = loaded_args(cfg.method.name)  # (an unknown method name fails here, one line)
+    paths = {a.key: cfg.method.args[a.key] for a in loads if a.key in cfg.method.args}
+    for key, path in paths.items():
+        check_type(f"method.{key}", path, str)
+    rest = {k: v for k, v in cfg.method.args.items() if k not in paths}
+    skip = BUILT_ARGS + tuple(a.param for a in loads)
+    METHODS.validate(cfg.method.name, rest, "method", skip=skip)
     DATA_SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
 
 
-def build_method(cfg: RunConfig, tokenizer: Any = None) -> Method:
+def build_method(cfg: RunConfig, **given: Any) -> Method:
     """Build backbone, views and method; mismatches (a token method on a CNN) are ConfigErrors.
 
-    Text backbones get ``tokenizer`` (a checkpoint's), else the one the data source trains.
+    The backbone's modality spec supplies what its factory needs beyond the config (text: the
+    tokenizer); ``given`` holds what the caller already has (a checkpoint's ``tokenizer``),
+    else it comes from the configured training data.
     """
     validate(cfg)
     method_cls: Any = METHODS.get(cfg.method.name)
-    backbone_args = dict(cfg.backbone.args)
-    if BACKBONES.tags(cfg.backbone.name).get("modality") == "text":
-        backbone_args["tokenizer"] = tokenizer or build_split(cfg, cfg.data.train_split).tokenizer
-    backbone = BACKBONES.create(cfg.backbone.name, **backbone_args)
+    modality = modality_of_backbone(cfg.backbone.name)
+    extra = modality.backbone_args(given, lambda: build_split(cfg, cfg.data.train_split))
+    backbone = BACKBONES.create(cfg.backbone.name, **{**cfg.backbone.args, **extra})
     if getattr(method_cls, "requires_tokens", False) and not backbone.has_tokens:
         with_tokens = [n for n in BACKBONES.names() if n.startswith("vit")]
         hint = f" (try '{with_tokens[0]}')" if with_tokens else ""
@@ -54,7 +62,31 @@ def build_method(cfg: RunConfig, tokenizer: Any = None) -> Method:
     augment = None
     if cfg.augment.name != NO_AUGMENT:
         augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)
-    return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **cfg.method.args)
+    args = method_args(cfg)
+    return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **args)
+
+
+def method_args(cfg: RunConfig) -> dict[str, Any]:
+    """The method's constructor arguments from ``method.*``: every
+    :class:`~selfsup.methods.registry.LoadedArg` path is replaced by the module trained there
+    (a missing run is a one-line ConfigError)."""
+    # Imported here: load.py rebuilds runs through build_method in this module.
+    from selfsup.engine.load import load_method
+
+    loads = loaded_args(cfg.method.name)
+    args = {k: v for k, v in cfg.method.args.items() if k not in {a.key for a in loads}}
+    for arg in loads:
+        path = cfg.method.args.get(arg.key)
+        if not path:
+            continue  # the method names what is missing (beit: "needs method.tokenizer")
+        loaded, _ = load_method(path)
+        kind: Any = METHODS.get(arg.method)  # a registered Method class
+        if not isinstance(loaded, kind):
+            raise ConfigError(
+                f"method.{arg.key} {path} holds a '{type(loaded).__name__}', not a {arg.method}"
+            )
+        args[arg.param] = loaded
+    return args
 
 
 def build_split(cfg: RunConfig, split: str) -> Any:

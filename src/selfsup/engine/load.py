@@ -13,6 +13,7 @@ from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.module import CONFIG_KEY
 from selfsup.engine.safe_load import read_checkpoint
 from selfsup.methods.base import Method
+from selfsup.modalities import modality_of_backbone
 from selfsup.registry import ConfigError
 
 
@@ -39,20 +40,12 @@ def load_method(
         raise ConfigError(f"{ckpt_path} is not a selfsup checkpoint (no run config inside)")
     cfg = build_config(ckpt[CONFIG_KEY])
     state = {k.removeprefix("method."): v for k, v in ckpt["state_dict"].items()}
-    method = build_method(cfg, tokenizer=_saved_tokenizer(state))
+    # What the backbone needs beyond its config (text: the tokenizer) rides in the state.
+    given = modality_of_backbone(cfg.backbone.name).saved_backbone_args(state)
+    method = build_method(cfg, **given)
     try:
         method.load_state_dict(state)
     except RuntimeError as e:  # another method's or shape's weights under this config
         reason = str(e).replace("\n", " ").replace("\t", "")
         raise ConfigError(f"{ckpt_path} does not match its own config: {reason[:300]}") from None
     return method.eval(), cfg
-
-
-def _saved_tokenizer(state: dict[str, object]) -> object:
-    """The tokenizer a text backbone stored in its extra state (None for other models)."""
-    extra = state.get("backbone._extra_state")
-    if isinstance(extra, dict) and "tokenizer" in extra:
-        from selfsup.data.tokenizers import TextTokenizer
-
-        return TextTokenizer.from_json(extra["tokenizer"])
-    return None

@@ -16,7 +16,6 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from selfsup.config.load import load_config, save_config
 from selfsup.config.schema import RunConfig
-from selfsup.data.collate import collate
 from selfsup.engine.build import build_method, build_split
 from selfsup.engine.callbacks import EpochData, OnlineKNN, ProgressBar, Throughput
 from selfsup.engine.checkpoint import (
@@ -34,6 +33,7 @@ from selfsup.engine.resume_point import remove_stale_temp_files, resume_checkpoi
 from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
+from selfsup.modalities import modality_of
 from selfsup.registry import ConfigError, RunError
 
 log = logging.getLogger("selfsup.engine")
@@ -90,7 +90,11 @@ def pretrain(
     precision = resolve_precision(cfg.train.precision, cfg.train.accelerator)
     trainer_kwargs = _trainer_kwargs(cfg, precision)
     datamodule = SSLDataModule(
-        train_set, cfg.data.batch_size, cfg.data.num_workers, cfg.train.seed, collate_fn=collate
+        train_set,
+        cfg.data.batch_size,
+        cfg.data.num_workers,
+        cfg.train.seed,
+        collate_fn=modality_of(method.encoder()).collate,
     )
     collapse = CollapseMonitor(
         cfg.eval.collapse_threshold,

@@ -2,9 +2,10 @@
 
 Recipe: AdamW with the encoder at a lower LR than the head (plus layer-wise LR decay for timm
 ViTs), per-step warmup + cosine, label smoothing, optional mixup/cutmix (timm's ``Mixup``),
-random crop + flip on the raw images before the method's deterministic eval view, and early
-stopping on a stratified validation split of train. Images are held in memory as uint8, which
-suits the few-thousand-label sets fine-tuning is for.
+the encoder's modality's random view of the raw inputs (images: crop + flip) before the
+method's deterministic eval view, and early stopping on a stratified validation split of
+train. Images are held in memory as uint8, which suits the few-thousand-label sets
+fine-tuning is for.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, default_collate
 
-from selfsup.eval.finetune_parts import finetune_param_groups, random_crop_flip, torch_threads
+from selfsup.eval.finetune_parts import finetune_param_groups, torch_threads
 from selfsup.eval.linear import stratified_split
+from selfsup.modalities import modality_of
 from selfsup.schedules import warmup_cosine
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
@@ -181,6 +183,7 @@ def _finetune(
     total, warmup = cfg.epochs * steps_per_epoch, round(cfg.warmup_epochs * steps_per_epoch)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, warmup))
     gen = torch.Generator().manual_seed(cfg.seed)
+    view = modality_of(encoder).finetune_view
 
     best_acc, best_epoch, best_state, history = -1.0, -1, None, []
     for epoch in range(cfg.epochs):
@@ -190,7 +193,7 @@ def _finetune(
             idx = order[b0 : b0 + cfg.batch_size]
             if len(idx) < 2 or (drop_last and len(idx) % 2):
                 continue  # BatchNorm needs 2 items; Mixup needs an even batch
-            raw = random_crop_flip(x[idx].to(dev), cfg.crop_scale_min, cfg.flip, gen)
+            raw = view(x[idx].to(dev), cfg.crop_scale_min, cfg.flip, gen)
             inp, target = preprocess(raw), y[idx].to(dev)
             loss = _loss(model, inp, target, mixup, cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)

@@ -13,7 +13,7 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.token_masking import IGNORE
 
 
-@register_method("gpt", modality="text", tiny={"backbone": "text_decoder_tiny", "embedding": False})
+@register_method("gpt", tiny={"backbone": "text_decoder_tiny", "embedding": False})
 class GPT(Method):
     """Next-token cross-entropy over ``[B, T + 1]`` windows (inputs ``[:, :-1]``, targets
     ``[:, 1:]``); pad targets are ignored.

@@ -13,26 +13,15 @@ from selfsup.backbones.base import Backbone
 from selfsup.backbones.vit import ViTBackbone, as_vit
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.masked.vq_tokenizer import VQTokenizer
-from selfsup.methods.registry import register_method
+from selfsup.methods.registry import LoadedArg, register_method
 from selfsup.nn.masking import block_masking
 from selfsup.registry import ConfigError
 
 
-def load_tokenizer(path: str) -> VQTokenizer:
-    """A trained ``vq_tokenizer`` from a checkpoint file or run directory."""
-    # Imported here: loading a run needs the engine, which itself imports every method.
-    from selfsup.engine.load import load_method
-
-    method, _ = load_method(path)
-    if not isinstance(method, VQTokenizer):
-        raise ConfigError(
-            f"method.tokenizer {path} holds a '{type(method).__name__}', not a vq_tokenizer"
-        )
-    return method
-
-
+# Config key ``method.tokenizer`` (a run path) arrives as the loaded module ``tokenizer_model``.
 @register_method(
     "beit",
+    loads=(LoadedArg("tokenizer", "tokenizer_model", "vq_tokenizer"),),
     tiny={
         "backbone": "vit_tiny",
         "methods": {"tokenizer_model": "vq_tokenizer"},
@@ -50,10 +39,10 @@ class BEiT(Method):
     Args:
         backbone: a ``ViTBackbone`` with the tokenizer's patch grid.
         augment: one view per image (``crop_flip``).
-        tokenizer: checkpoint file or run directory of a trained ``vq_tokenizer``.
+        tokenizer_model: the trained, frozen ``vq_tokenizer``. In a config it is
+            ``method.tokenizer``: a checkpoint file or run directory the engine loads.
         mask_ratio: fraction of patches masked (paper: 0.4).
         min_block_patches: smallest masked block (paper: 16 on a 14x14 grid; 4 suits 8x8).
-        tokenizer_model: an already built tokenizer (programmatic use; overrides ``tokenizer``).
     """
 
     requires_tokens: ClassVar[bool] = True
@@ -68,7 +57,6 @@ class BEiT(Method):
         backbone: Backbone,
         augment: nn.Module,
         *,
-        tokenizer: str = "",
         mask_ratio: float = 0.4,
         min_block_patches: int = 4,
         tokenizer_model: VQTokenizer | None = None,
@@ -78,9 +66,7 @@ class BEiT(Method):
         if not 0.0 < mask_ratio < 1.0:
             raise ValueError(f"BEiT mask_ratio must be in (0, 1), got {mask_ratio}")
         if tokenizer_model is None:
-            if not tokenizer:
-                raise ConfigError("beit needs method.tokenizer: a trained vq_tokenizer run dir")
-            tokenizer_model = load_tokenizer(tokenizer)
+            raise ConfigError("beit needs method.tokenizer: a trained vq_tokenizer run dir")
         if tokenizer_model.vit.patch_grid != backbone.patch_grid:
             raise ConfigError(
                 f"tokenizer patch grid {tokenizer_model.vit.patch_grid} differs from the "
