@@ -54,14 +54,14 @@ def default_out(checkpoint: str, kind: str) -> Path:
 
 def run_visualize(args: argparse.Namespace) -> int:
     """Load the checkpoint, draw the images and write the PNG."""
-    from selfsup.cli.eval.datasets import dataset_from_spec
+    from selfsup.data.eval_images import image_dataset_from_spec
     from selfsup.engine.load import load_method
 
     if args.num < 1:
         raise ConfigError(f"--num must be >= 1, got {args.num}")
     method, _ = load_method(args.checkpoint)
     images = pick_images(
-        dataset_from_spec(args.data, args.size, args.val_fraction), args.num, args.seed
+        image_dataset_from_spec(args.data, args.size, args.val_fraction), args.num, args.seed
     )
     out = Path(args.out) if args.out else default_out(args.checkpoint, args.kind)
     try:

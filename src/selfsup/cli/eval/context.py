@@ -23,12 +23,15 @@ class EvalContext:
         self._ckpt_hash: str | None = None
 
     def dataset(self, spec: str) -> Any:
-        """The dataset named by a ``--train``/``--test``/``--data`` spec."""
-        from selfsup.cli.eval.datasets import dataset_from_spec, is_text, text_dataset_from_spec
+        """The dataset named by a ``--train``/``--test``/``--data`` spec, as the encoder's
+        modality reads it (images: decoded to ``--size``; text: a labelled .tsv tokenized as
+        in pretraining, ``--size`` tokens at most)."""
+        from selfsup.modalities import modality_of
 
-        if is_text(self.method):  # a .tsv, tokenized as in pretraining (--size: max tokens)
-            return text_dataset_from_spec(spec, self.method, self.args.size)
-        return dataset_from_spec(spec, self.args.size, self.args.val_fraction)
+        encoder = self.method.encoder()
+        return modality_of(encoder).eval_dataset(
+            spec, encoder, self.args.size, self.args.val_fraction
+        )
 
     def features(self, spec: str) -> Any:
         """Frozen ``method.embed`` features of ``spec``, from the cache when possible."""
