@@ -12,6 +12,49 @@ CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.247, 0.243, 0.261)
 
 
+@dataclasses.dataclass(frozen=True)
+class Colour:
+    """Colour-jitter strengths of a recipe (see :class:`ViewSpec`)."""
+
+    brightness: float
+    contrast: float
+    saturation: float
+    hue: float
+
+
+# BYOL's colour jitter, which DINO reuses (Grill et al. 2020, table 6).
+BYOL_COLOUR = Colour(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
+
+
+def simclr_colour(s: float) -> Colour:
+    """SimCLR's colour jitter at strength s: brightness, contrast, saturation 0.8s, hue 0.2s."""
+    return Colour(brightness=0.8 * s, contrast=0.8 * s, saturation=0.8 * s, hue=0.2 * s)
+
+
+def crop_view(
+    size: int,
+    scale: tuple[float, float],
+    colour: Colour,
+    flip_p: float,
+    jitter_p: float,
+    gray_p: float,
+    blur_p: float,
+) -> ViewSpec:
+    """A random-resized-crop view with the given colour jitter (the recipes' common part)."""
+    return ViewSpec(
+        size=size,
+        scale=(float(scale[0]), float(scale[1])),
+        flip_p=flip_p,
+        jitter_p=jitter_p,
+        gray_p=gray_p,
+        blur_p=blur_p,
+        brightness=colour.brightness,
+        contrast=colour.contrast,
+        saturation=colour.saturation,
+        hue=colour.hue,
+    )
+
+
 @register_augment("simclr", modality="image")
 def simclr(
     size: int = 32,
@@ -31,19 +74,8 @@ def simclr(
     grayscale with ``gray_p``, Gaussian blur (sigma 0.1-2, kernel ~10% of size) with ``blur_p``.
     The paper uses s = 1 and blur 0.5 on ImageNet; CIFAR recipes use s = 0.5 and no blur.
     """
-    s = color_strength
-    spec = ViewSpec(
-        size=size,
-        scale=(scale_min, 1.0),
-        flip_p=flip_p,
-        jitter_p=jitter_p,
-        brightness=0.8 * s,
-        contrast=0.8 * s,
-        saturation=0.8 * s,
-        hue=0.2 * s,
-        gray_p=gray_p,
-        blur_p=blur_p,
-    )
+    colour = simclr_colour(color_strength)
+    spec = crop_view(size, (scale_min, 1.0), colour, flip_p, jitter_p, gray_p, blur_p)
     return ImageViews([spec, spec], mean=mean, std=std)
 
 
@@ -69,19 +101,8 @@ def byol(
     view b with ``blur_p_b`` (0.1) and ``solarize_p_b`` (0.2). At 32 px a blur of ~3 px kernel
     mostly destroys detail, so CIFAR recipes usually set both blur probabilities to 0.
     """
-    view_a = ViewSpec(
-        size=size,
-        scale=(scale_min, 1.0),
-        flip_p=flip_p,
-        jitter_p=jitter_p,
-        brightness=0.4,
-        contrast=0.4,
-        saturation=0.2,
-        hue=0.1,
-        gray_p=gray_p,
-        blur_p=blur_p_a,
-        solarize_p=solarize_p_a,
-    )
+    view_a = crop_view(size, (scale_min, 1.0), BYOL_COLOUR, flip_p, jitter_p, gray_p, blur_p_a)
+    view_a = dataclasses.replace(view_a, solarize_p=solarize_p_a)
     view_b = dataclasses.replace(view_a, blur_p=blur_p_b, solarize_p=solarize_p_b)
     return ImageViews([view_a, view_b], mean=mean, std=std)
 
@@ -111,19 +132,8 @@ def multicrop(
     """
     if num_local < 0:
         raise ValueError(f"multicrop num_local must be >= 0, got {num_local}")
-    s = color_strength
-    global_spec = ViewSpec(
-        size=global_size,
-        scale=(float(global_scale[0]), float(global_scale[1])),
-        flip_p=flip_p,
-        jitter_p=jitter_p,
-        brightness=0.8 * s,
-        contrast=0.8 * s,
-        saturation=0.8 * s,
-        hue=0.2 * s,
-        gray_p=gray_p,
-        blur_p=blur_p,
-    )
+    colour = simclr_colour(color_strength)
+    global_spec = crop_view(global_size, global_scale, colour, flip_p, jitter_p, gray_p, blur_p)
     local_spec = dataclasses.replace(
         global_spec, size=local_size, scale=(float(local_scale[0]), float(local_scale[1]))
     )
@@ -156,18 +166,7 @@ def dino(
         raise ValueError(f"dino num_local must be >= 0, got {num_local}")
     if len(blur_p) != 3:
         raise ValueError(f"dino blur_p needs 3 values (global 1, global 2, local), got {blur_p}")
-    first = ViewSpec(
-        size=global_size,
-        scale=(float(global_scale[0]), float(global_scale[1])),
-        flip_p=flip_p,
-        jitter_p=jitter_p,
-        brightness=0.4,
-        contrast=0.4,
-        saturation=0.2,
-        hue=0.1,
-        gray_p=gray_p,
-        blur_p=blur_p[0],
-    )
+    first = crop_view(global_size, global_scale, BYOL_COLOUR, flip_p, jitter_p, gray_p, blur_p[0])
     second = dataclasses.replace(first, blur_p=blur_p[1], solarize_p=solarize_p)
     local = dataclasses.replace(
         first,

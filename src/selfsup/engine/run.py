@@ -72,15 +72,7 @@ def pretrain(
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
-    ckpt_path = None
-    if resume:
-        ckpt_path = resume_checkpoint(run_dir)  # newest good one; untrusted files refused
-        remove_stale_temp_files(run_dir)
-    elif latest_checkpoint(run_dir) is not None:
-        raise ConfigError(
-            f"{run_dir} already holds a run; continue it with 'selfsup resume {run_dir}' "
-            "or choose another train.run_name"
-        )
+    ckpt_path = _starting_checkpoint(run_dir, resume)
     check_writable(run_dir)  # before any data is read: a read-only disk fails in one line
     train_set = build_split(cfg, cfg.data.train_split)
     if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
@@ -88,7 +80,6 @@ def pretrain(
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
     precision = resolve_precision(cfg.train.precision, cfg.train.accelerator)
-    trainer_kwargs = _trainer_kwargs(cfg, precision)
     datamodule = SSLDataModule(
         train_set,
         cfg.data.batch_size,
@@ -102,6 +93,7 @@ def pretrain(
         cfg.eval.stop_on_collapse,
         cfg.eval.collapse_rank_threshold,
     )
+    knn = _online_knn(cfg, train_set)
     callbacks: list[L.Callback] = [
         PeriodicCheckpoint(
             checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
@@ -109,30 +101,11 @@ def pretrain(
         Throughput(cfg.data.batch_size),
         EpochData(train_set),
         collapse,
+        *([knn] if knn is not None else []),
+        *([ProgressBar()] if cfg.train.progress else []),
+        *(extra_callbacks or []),
     ]
-    knn = _online_knn(cfg, train_set)
-    if knn is not None:
-        callbacks.append(knn)
-    if cfg.train.progress:
-        callbacks.append(ProgressBar())
-    callbacks.extend(extra_callbacks or [])
-
-    trainer = L.Trainer(
-        **trainer_kwargs,
-        max_epochs=cfg.train.max_epochs if cfg.train.max_steps < 1 else -1,
-        max_steps=cfg.train.max_steps,
-        callbacks=callbacks,
-        logger=[TensorBoardLogger(run_dir, name="", version="tensorboard"), _csv_logger(run_dir)],
-        plugins=[AtomicCheckpointIO()],
-        default_root_dir=run_dir,
-        log_every_n_steps=cfg.train.log_every_n_steps,
-        gradient_clip_val=cfg.optim.grad_clip,
-        enable_progress_bar=cfg.train.progress,
-        enable_model_summary=False,
-        enable_checkpointing=False,  # PeriodicCheckpoint writes them; no second default set
-        use_distributed_sampler=False,
-        num_sanity_val_steps=0,
-    )
+    trainer = _trainer(cfg, precision, callbacks, run_dir)
     world = trainer.world_size
     global_batch = cfg.data.batch_size * world
     steps_per_epoch = datamodule.batches_per_epoch(world)
@@ -170,14 +143,7 @@ def pretrain(
                 "resumed_from": str(ckpt_path) if ckpt_path else None,
             },
         )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_MID_EPOCH_RESUME)
-        try:
-            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-        except NonFiniteLossError as e:
-            last = latest_checkpoint(run_dir)
-            where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
-            raise RunError(f"{e}; {where}") from None
+    _fit(trainer, module, datamodule, ckpt_path, run_dir)
     if trainer.is_global_zero:
         update_run_json(
             run_dir,
@@ -191,6 +157,55 @@ def pretrain(
         knn_history=knn.history if knn is not None else [],
         is_global_zero=trainer.is_global_zero,
     )
+
+
+def _starting_checkpoint(run_dir: Path, resume: bool) -> Path | None:
+    """The checkpoint a resume continues from (None for a new run, which must not overwrite)."""
+    if resume:
+        ckpt_path = resume_checkpoint(run_dir)  # newest good one; untrusted files refused
+        remove_stale_temp_files(run_dir)
+        return ckpt_path
+    if latest_checkpoint(run_dir) is not None:
+        raise ConfigError(
+            f"{run_dir} already holds a run; continue it with 'selfsup resume {run_dir}' "
+            "or choose another train.run_name"
+        )
+    return None
+
+
+def _trainer(
+    cfg: RunConfig, precision: str, callbacks: list[L.Callback], run_dir: Path
+) -> L.Trainer:
+    return L.Trainer(
+        **_trainer_kwargs(cfg, precision),
+        max_epochs=cfg.train.max_epochs if cfg.train.max_steps < 1 else -1,
+        max_steps=cfg.train.max_steps,
+        callbacks=callbacks,
+        logger=[TensorBoardLogger(run_dir, name="", version="tensorboard"), _csv_logger(run_dir)],
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=run_dir,
+        log_every_n_steps=cfg.train.log_every_n_steps,
+        gradient_clip_val=cfg.optim.grad_clip,
+        enable_progress_bar=cfg.train.progress,
+        enable_model_summary=False,
+        enable_checkpointing=False,  # PeriodicCheckpoint writes them; no second default set
+        use_distributed_sampler=False,
+        num_sanity_val_steps=0,
+    )
+
+
+def _fit(
+    trainer: L.Trainer, module: SSLModule, datamodule: Any, ckpt_path: Path | None, run_dir: Path
+) -> None:
+    """``trainer.fit``; a non-finite loss becomes one line naming the last good checkpoint."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_MID_EPOCH_RESUME)
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        except NonFiniteLossError as e:
+            last = latest_checkpoint(run_dir)
+            where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
+            raise RunError(f"{e}; {where}") from None
 
 
 def check_writable(run_dir: Path) -> None:
