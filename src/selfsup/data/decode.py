@@ -26,7 +26,11 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 BACKGROUND = (255, 255, 255)
 """Colour that transparent pixels are composited onto."""
 
-BAD_IMAGE_REASONS = ("zero-byte", "truncated", "not an image", "unreadable")
+BAD_IMAGE_REASONS = ("zero-byte", "truncated", "not an image", "unreadable", "too large")
+
+MAX_PIXELS = 64_000_000
+"""Default bound on width x height: larger images (or forged headers) are skipped as "too
+large" before their pixels are decoded (8000 x 8000 passes; a 10000 x 10000 PNG does not)."""
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"}
@@ -45,11 +49,14 @@ class BadImage(Exception):
         self.reason = reason
 
 
-def decode_image(data: bytes, size: int | None = None) -> torch.Tensor:
+def decode_image(
+    data: bytes, size: int | None = None, max_pixels: int = MAX_PIXELS
+) -> torch.Tensor:
     """Decode encoded image bytes to an RGB ``uint8 [3, H, W]`` tensor.
 
     With ``size``, the shorter side is resized to ``size`` and the centre ``size x size``
-    square is kept, so images of mixed sizes can be stacked. Raises :class:`BadImage`.
+    square is kept, so images of mixed sizes can be stacked. Images of more than
+    ``max_pixels`` pixels are refused from their header. Raises :class:`BadImage`.
     """
     if size is not None and size < 1:
         raise ValueError(f"image size must be a positive int, got {size}")
@@ -60,10 +67,12 @@ def decode_image(data: bytes, size: int | None = None) -> torch.Tensor:
     if not data:
         raise BadImage("zero-byte")
     if size is None and data[:3] == JPEG_MAGIC:
-        fast = _decode_jpeg_fast(data)
-        if fast is not None:
-            return fast
-    img = _open_fully(data, size)
+        dims = _jpeg_dimensions(data)
+        if dims is not None and dims[0] * dims[1] <= max_pixels:
+            fast = _decode_jpeg_fast(data)
+            if fast is not None:
+                return fast
+    img = _open_fully(data, size, max_pixels)
     img = _to_rgb(img)
     if size is not None:
         img = _resize_centre_crop(img, size)
@@ -94,15 +103,43 @@ def _decode_jpeg_fast(data: bytes) -> torch.Tensor | None:
     return image if image.shape[0] == 3 else None
 
 
-def _open_fully(data: bytes, size: int | None) -> Image.Image:
+def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's start-of-frame marker, without decoding; None if absent."""
+    pos = 2
+    while pos + 9 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def _open_fully(data: bytes, size: int | None, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open and decode every pixel, mapping PIL's many failure types to a reason."""
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # our own bound below replaces PIL's bomb warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        width, height = img.size
+        if width * height > max_pixels:
+            raise BadImage("too large", f"{width}x{height} pixels (bound: {max_pixels})")
         if size is not None:
             # JPEG only: let libjpeg decode at 1/2, 1/4 or 1/8 scale, never below ``size``.
             img.draft(None, (size, size))
         img.load()
         transposed = ImageOps.exif_transpose(img)
+    except BadImage:
+        raise
+    except Image.DecompressionBombError as err:
+        raise BadImage("too large", str(err)) from None
     except UnidentifiedImageError as err:
         raise BadImage("not an image", str(err)) from None
     except Exception as err:  # broken files raise anything from SyntaxError to struct.error

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from selfsup.data.collate import Item
-from selfsup.data.decode import BAD_IMAGE_REASONS, BadImage, decode_image
+from selfsup.data.decode import BAD_IMAGE_REASONS, MAX_PIXELS, BadImage, decode_image
 from selfsup.data.folder_scan import scan_image_folder, split_indices
 from selfsup.data.skips import SkipLog
 from selfsup.data.tensor_dataset import ImageTensorDataset
@@ -33,6 +33,7 @@ def load_image_folder(
     split: str = "all",
     val_fraction: float = 0.0,
     workers: int | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> ImageTensorDataset | LazyImageDataset:
     """Dataset of the images under ``root`` (class subfolders give labels, else -1).
 
@@ -40,16 +41,17 @@ def load_image_folder(
     by sorted name are "val". ``size`` resizes the shorter side and centre-crops to a square.
     ``cache=True`` decodes everything now with ``workers`` threads (default: one per CPU) into
     an :class:`ImageTensorDataset` (needs equal image sizes, or ``size``); ``cache=False``
-    returns a :class:`LazyImageDataset` that decodes per item.
+    returns a :class:`LazyImageDataset` that decodes per item. Images over ``max_pixels``
+    pixels are skipped and counted as "too large".
     """
     listing = scan_image_folder(root)
     keep = split_indices(listing.labels, split, val_fraction)
     paths = [listing.paths[i] for i in keep]
     labels = [listing.labels[i] for i in keep]
     if not cache:
-        return LazyImageDataset(paths, labels, listing.classes, size)
+        return LazyImageDataset(paths, labels, listing.classes, size, max_pixels)
     start = time.perf_counter()
-    images, ok, skips = decode_files(paths, size, workers, root=Path(root))
+    images, ok, skips = decode_files(paths, size, workers, root=Path(root), max_pixels=max_pixels)
     skips.report(len(paths))
     if not ok:
         raise ValueError(f"none of the {len(paths):,} image files under {root} could be decoded")
@@ -73,7 +75,12 @@ class LazyImageDataset(Dataset["Item | None"]):
     """
 
     def __init__(
-        self, paths: Sequence[str], labels: Sequence[int], classes: list[str], size: int | None
+        self,
+        paths: Sequence[str],
+        labels: Sequence[int],
+        classes: list[str],
+        size: int | None,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
         if len(paths) != len(labels):
             raise ValueError(f"{len(paths)} paths but {len(labels)} labels")
@@ -81,6 +88,7 @@ class LazyImageDataset(Dataset["Item | None"]):
         self.labels = torch.tensor(list(labels), dtype=torch.int64)
         self.classes = list(classes)
         self.size = size
+        self.max_pixels = max_pixels
         # 0 = fine (or not read yet); k > 0 = failed with BAD_IMAGE_REASONS[k - 1].
         self.failures = torch.zeros(len(self.paths), dtype=torch.uint8).share_memory_()
 
@@ -89,7 +97,7 @@ class LazyImageDataset(Dataset["Item | None"]):
 
     def __getitem__(self, index: int) -> Item | None:
         try:
-            image = decode_image(_read(self.paths[index]), self.size)
+            image = decode_image(_read(self.paths[index]), self.size, self.max_pixels)
         except BadImage as bad:
             self.failures[index] = BAD_IMAGE_REASONS.index(bad.reason) + 1
             return None
@@ -108,7 +116,11 @@ class LazyImageDataset(Dataset["Item | None"]):
 
 
 def decode_files(
-    paths: Sequence[str], size: int | None, workers: int | None = None, root: Path | None = None
+    paths: Sequence[str],
+    size: int | None,
+    workers: int | None = None,
+    root: Path | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> tuple[torch.Tensor, list[int], SkipLog]:
     """Decode ``paths`` with a thread pool into one ``uint8 [K, 3, H, W]`` tensor.
 
@@ -124,7 +136,7 @@ def decode_files(
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         futures: list[Future[list[torch.Tensor | BadImage]]] = [
-            pool.submit(_decode_chunk, c, size) for c in chunks
+            pool.submit(_decode_chunk, c, size, max_pixels) for c in chunks
         ]
         for number, future in enumerate(futures):
             for offset, result in enumerate(future.result()):
@@ -148,11 +160,13 @@ def decode_files(
     return images, ok, skips
 
 
-def _decode_chunk(paths: Sequence[str], size: int | None) -> list[torch.Tensor | BadImage]:
+def _decode_chunk(
+    paths: Sequence[str], size: int | None, max_pixels: int = MAX_PIXELS
+) -> list[torch.Tensor | BadImage]:
     results: list[torch.Tensor | BadImage] = []
     for path in paths:
         try:
-            results.append(decode_image(_read(path), size))
+            results.append(decode_image(_read(path), size, max_pixels))
         except BadImage as bad:
             results.append(bad)
     return results

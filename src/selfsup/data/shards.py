@@ -39,7 +39,7 @@ import torch.distributed as dist
 from torch.utils.data import IterableDataset, get_worker_info
 
 from selfsup.data.collate import Item
-from selfsup.data.decode import BadImage, decode_image
+from selfsup.data.decode import MAX_PIXELS, BadImage, decode_image
 from selfsup.data.skips import SkipLog
 
 logger = logging.getLogger("selfsup.data")
@@ -73,6 +73,7 @@ class TarShardDataset(IterableDataset[Item]):
         rank: int | None = None,
         world_size: int | None = None,
         shuffle_buffer: int = 1000,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
         if (rank is None) != (world_size is None):
             raise ValueError("give both rank and world_size, or neither")
@@ -80,6 +81,7 @@ class TarShardDataset(IterableDataset[Item]):
             raise ValueError(f"rank must be in 0..{world_size - 1}, got {rank}")
         self.shards = resolve_shards(shards)
         self.size = size
+        self.max_pixels = max_pixels
         self.shuffle = shuffle
         self.seed = seed
         self.shuffle_buffer = max(1, shuffle_buffer)
@@ -150,7 +152,7 @@ class TarShardDataset(IterableDataset[Item]):
                 skips.add(sample.key, "bad label")
                 return None
         try:
-            image = decode_image(sample.image, self.size)
+            image = decode_image(sample.image, self.size, self.max_pixels)
         except BadImage as bad:
             skips.add(sample.key, bad.reason)
             return None

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from torch.utils.data import Dataset
 
 from selfsup.data.bundled import load_digits
+from selfsup.data.decode import MAX_PIXELS
 from selfsup.data.images import load_image_folder
 from selfsup.data.shards import TarShardDataset
 from selfsup.registry import ConfigError, Registry
@@ -29,10 +30,14 @@ def folder(
     size: int | None = None,
     cache: bool = True,
     val_fraction: float = 0.0,
+    max_pixels: int = MAX_PIXELS,
 ) -> Dataset[Any]:
     """An image folder (class subfolders give labels); "val" is the last ``val_fraction`` of
-    each class by file name. ``cache`` decodes everything into memory up front."""
-    return load_image_folder(path, size=size, cache=cache, split=split, val_fraction=val_fraction)
+    each class by file name. ``cache`` decodes everything into memory up front. Images of more
+    than ``max_pixels`` pixels are skipped and counted as "too large"."""
+    return load_image_folder(
+        path, size=size, cache=cache, split=split, val_fraction=val_fraction, max_pixels=max_pixels
+    )
 
 
 @register_data_source("shards", modality="image")
@@ -43,14 +48,15 @@ def shards(
     shuffle: bool = True,
     seed: int = 0,
     val_path: str | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Dataset[Any]:
     """Tar shards at ``path`` (a directory, glob or file); split "val" reads ``val_path``,
     unshuffled."""
     if split == "val":
         if val_path is None:
             raise ConfigError("split 'val' of data source 'shards' needs 'data.val_path'")
-        return TarShardDataset(val_path, size=size, shuffle=False, seed=seed)
-    return TarShardDataset(path, size=size, shuffle=shuffle, seed=seed)
+        return TarShardDataset(val_path, size=size, shuffle=False, seed=seed, max_pixels=max_pixels)
+    return TarShardDataset(path, size=size, shuffle=shuffle, seed=seed, max_pixels=max_pixels)
 
 
 @register_data_source("digits", modality="image")
