@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from run_helpers import tiny_digits_simclr
 from selfsup.cli import main
 from selfsup.config.load import load_config
 from selfsup.engine.checkpoint import latest_checkpoint
@@ -27,14 +28,7 @@ class Payload:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = load_config(
-        None,
-        [
-            "data.source=digits", "data.batch_size=64", "backbone.name=resnet_tiny",
-            "augment.name=simclr", "augment.size=8", "method.name=simclr",
-            "train.max_steps=1", "train.progress=false", "eval.knn_every_n_epochs=0",
-        ],
-    )  # fmt: skip
+    cfg = load_config(None, [*tiny_digits_simclr(), "train.max_steps=1"])
     return pretrain(cfg, run_dir=tmp_path_factory.mktemp("run") / "good").run_dir
 
 
