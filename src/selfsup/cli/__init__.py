@@ -36,7 +36,11 @@ def commands() -> list[Command]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``selfsup`` command."""
-    parser = argparse.ArgumentParser(prog="selfsup", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="selfsup",
+        description="Self-supervised representation learning: pretrain, resume, evaluate, "
+        "report, visualize, generate, quickstart, and list what is registered.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in commands():
