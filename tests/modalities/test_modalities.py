@@ -69,3 +69,14 @@ def test_text_backbone_inputs_come_from_the_caller_a_checkpoint_or_the_data() ->
         "tokenizer": tok
     }
     assert get_modality("image").saved_backbone_args(state) == {}
+
+
+def test_a_mistyped_digits_split_names_the_real_ones() -> None:
+    from selfsup.data.eval_images import image_dataset_from_spec
+    from selfsup.registry import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        image_dataset_from_spec("digits:trian", None, 0.1)
+    message = str(err.value)
+    assert "train, test (also called val) and all" in message and "did you mean 'train'" in message
+    assert len(image_dataset_from_spec("digits:test", None, 0.1)) == 450

@@ -9,7 +9,9 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from selfsup.data.sources import build_dataset
-from selfsup.registry import ConfigError
+from selfsup.registry import ConfigError, closest
+
+DIGITS_SPLITS = ("train", "test", "val", "all")  # val is the same fixed split as test
 
 
 def image_dataset_from_spec(spec: str, size: int | None, val_fraction: float) -> Dataset[Any]:
@@ -17,6 +19,11 @@ def image_dataset_from_spec(spec: str, size: int | None, val_fraction: float) ->
     ``@val`` is the last ``val_fraction`` of each class (``@train`` the rest)."""
     if spec.startswith("digits:"):
         split = spec.split(":", 1)[1]
+        if split not in DIGITS_SPLITS:
+            raise ConfigError(
+                "digits has the splits train, test (also called val) and all, got "
+                f"'digits:{split}'{closest(split, DIGITS_SPLITS)}"
+            )
         return build_dataset("digits", split="val" if split == "test" else split)
     path, _, split = spec.partition("@")
     p = Path(path)

@@ -184,8 +184,8 @@ def _size_mismatch(root: Path | None, path: str, image: torch.Tensor, out: torch
     where = f"under {root} " if root is not None else ""
     return (
         f"images {where}differ in size ({'x'.join(map(str, out.shape[2:]))} vs "
-        f"{'x'.join(map(str, image.shape[1:]))} in {path}); set an image size (data.size=N) "
-        "to resize and centre-crop them"
+        f"{'x'.join(map(str, image.shape[1:]))} in {path}); set an image size "
+        "(data.size=N, or --size N for eval) to resize and centre-crop them"
     )
 
 

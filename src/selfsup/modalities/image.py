@@ -19,7 +19,10 @@ class ImageModality(Modality):
     """Decoded, not yet augmented images; views are made on device by the method's augment."""
 
     item = "uint8 [3, H, W]"
-    shape_hint = "set an image size (data.size) so every image is resized and centre-cropped"
+    shape_hint = (
+        "set an image size (data.size=N, or --size N for eval) so every image is resized and "
+        "centre-cropped"
+    )
 
     def eval_dataset(
         self, spec: str, encoder: Backbone, size: int | None, val_fraction: float
