@@ -77,3 +77,22 @@ def test_one_skip_too_many_stops(
 ) -> None:
     assert run(tmp_path, "train.max_steps=6", "train.skip_nonfinite=1") == 1
     assert "at step 4 (after 1 skipped)" in capsys.readouterr().err
+
+
+def test_ranks_agree_a_step_is_nonfinite_when_one_rank_sees_nan(tmp_path: Path) -> None:
+    """One rank's NaN makes every rank skip (or stop) the same step; all finite: none does."""
+    from distributed_helpers import require_gloo, run_ranks
+    from selfsup.engine.module import finite_on_every_rank
+
+    require_gloo()
+
+    def body(rank: int) -> dict[str, bool]:
+        nan_here = torch.tensor(float("nan") if rank == 1 else 1.0)
+        return {
+            "one_nan": finite_on_every_rank(nan_here),
+            "all_finite": finite_on_every_rank(torch.tensor(2.0)),
+        }
+
+    results = run_ranks(body, tmp_path)
+    assert [r["one_nan"] for r in results] == [False, False]
+    assert [r["all_finite"] for r in results] == [True, True]

@@ -8,6 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.distributed as dist
 
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import build_optimizer
@@ -31,6 +32,15 @@ def step_seed(seed: int, step: int, rank: int) -> int:
     """
     digest = hashlib.sha256(f"{seed}:{step}:{rank}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def finite_on_every_rank(loss: torch.Tensor) -> bool:
+    """Whether every rank's loss is finite: ranks must agree to skip a step together."""
+    finite = torch.isfinite(loss.detach()).float()
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        # A plain MIN all-reduce: no autograd (Lightning's all_gather warns on every call).
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    return bool(finite.item())
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -136,13 +146,7 @@ class SSLModule(L.LightningModule):
         return loss
 
     def _finite_everywhere(self, loss: torch.Tensor) -> bool:
-        """Whether every rank's loss is finite (ranks must agree to skip a step together)."""
-        finite = torch.isfinite(loss.detach()).float()
-        if self.trainer.world_size > 1:
-            gathered = self.all_gather(finite)
-            assert isinstance(gathered, torch.Tensor)
-            finite = gathered.min()
-        return bool(finite.item())
+        return finite_on_every_rank(loss)
 
     def _skip_or_stop(self, loss: torch.Tensor) -> None:
         """Skip this step (counted, up to ``skip_nonfinite``) or stop the run."""
