@@ -11,6 +11,7 @@ import lightning as L
 import pytest
 
 from selfsup.engine import module as module_module
+from selfsup.engine import run as run_module
 from selfsup.engine.progress import ProgressClock
 
 # (trainer, module, outputs or optimizer) -> the value to record, or None to record nothing.
@@ -19,7 +20,7 @@ Read = Callable[[L.Trainer, L.LightningModule, Any], Any]
 
 def tiny_digits_simclr(proj_hidden: int = 32, proj_out: int = 16) -> list[str]:
     """Overrides for SimCLR on 8 px digits with resnet_tiny (batch 64: 21 steps per epoch),
-    no progress bar and no online kNN; callers add their optimizer and train keys."""
+    no progress bar, no warmup and no online kNN; callers add their optimizer and train keys."""
     return [
         "data.source=digits",
         "data.batch_size=64",
@@ -31,6 +32,7 @@ def tiny_digits_simclr(proj_hidden: int = 32, proj_out: int = 16) -> list[str]:
         f"method.proj_out_dim={proj_out}",
         "train.progress=false",
         "eval.knn_every_n_epochs=0",
+        "optim.warmup_epochs=0",  # short test runs; tests of warmup set their own
     ]
 
 
@@ -92,4 +94,16 @@ def fake_run_clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     fake = FakeTime()
     clock = functools.partial(ProgressClock, time_fn=fake)
     monkeypatch.setattr(module_module, "ProgressClock", clock)
+    monkeypatch.setattr(module_module, "clock_now", fake)
+    monkeypatch.setattr(run_module, "clock_now", fake)
     return fake
+
+
+class Tick(L.Callback):
+    """Moves the fake clock on by ``seconds`` before every training step."""
+
+    def __init__(self, fake: FakeTime, seconds: float) -> None:
+        self.fake, self.seconds = fake, seconds
+
+    def on_train_batch_start(self, *args: Any) -> None:
+        self.fake.now += self.seconds

@@ -42,6 +42,22 @@ def warmup_cosine_progress(
     return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * p))
 
 
+def warmup_cosine_fraction(
+    progress: float, warmup_end: float, final_ratio: float = 0.0, floor: float = 0.0
+) -> float:
+    """LR multiplier by progress alone: linear warmup over the first ``warmup_end`` of the run
+    (never below ``floor``, so the first step still learns), then a cosine to ``final_ratio``.
+
+    Time-budgeted runs use it: their warmup is a fraction of the same clock as the cosine, so
+    a short budget still reaches the peak LR.
+    """
+    if progress < warmup_end:
+        return max(floor, progress / warmup_end)
+    span = max(1e-12, 1.0 - warmup_end)
+    p = min(1.0, max(0.0, (progress - warmup_end) / span))
+    return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * p))
+
+
 def cosine_ramp(progress: float, start: float, end: float) -> float:
     """Half a cosine from ``start`` (progress 0) to ``end`` (progress 1), e.g. DINO's weight
     decay 0.04 -> 0.4. A function of progress alone, so resumed runs repeat the schedule."""

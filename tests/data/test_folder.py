@@ -213,3 +213,19 @@ def test_cache_larger_than_memory_is_refused(
         load_image_folder(tmp_path)
     monkeypatch.setitem(pages, "SC_PHYS_PAGES", 1000)
     assert len(load_image_folder(tmp_path)) == 3
+
+
+@pytest.mark.parametrize("side, word", [(64, "shrinks"), (8, "upsamples")])
+def test_a_size_that_changes_the_resolution_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, side: int, word: str
+) -> None:
+    for i in range(3):
+        write(tmp_path / f"{i}.png", solid_png(i, (side, side)))
+    with caplog.at_level(logging.INFO, logger="selfsup"):
+        dataset = load_image_folder(tmp_path, size=32)
+    assert dataset[0]["input"].shape == (3, 32, 32)
+    assert f"about {side} px on the shorter side: decoding them at size 32 {word}" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="selfsup"):
+        load_image_folder(tmp_path, size=side)
+    assert "shorter side" not in caplog.text

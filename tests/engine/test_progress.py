@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
-import lightning as L
 import pytest
 
-from run_helpers import FakeTime, StepRecorder, fake_run_clock, tiny_digits_simclr
+from run_helpers import FakeTime, StepRecorder, Tick, fake_run_clock, tiny_digits_simclr
 from selfsup.config.load import load_config
 from selfsup.engine import progress as progress_module
 from selfsup.engine.checkpoint import checkpoint_step, latest_checkpoint
@@ -53,21 +51,12 @@ def test_clock_rejects_bad_budgets() -> None:
         ProgressClock(10, max_seconds=0.0)
 
 
-class Tick(L.Callback):
-    """Moves the fake clock on by ``seconds`` before every training step."""
-
-    def __init__(self, fake: FakeTime, seconds: float) -> None:
-        self.fake, self.seconds = fake, seconds
-
-    def on_train_batch_start(self, *args: Any) -> None:
-        self.fake.now += self.seconds
-
-
 def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The run's clock is a fake one that every step moves on by a second: the 0.2 min budget
-    # is spent on exactly the 12th step, however fast or slow the machine is.
+    # The run's clock is a fake one that every step moves on by a second: the 0.2 min budget,
+    # less one step held back (the budget is checked between steps), is spent on exactly the
+    # 11th step, however fast or slow the machine is.
     fake = fake_run_clock(monkeypatch)
     cfg = load_config(
         None,
@@ -85,12 +74,14 @@ def test_a_timed_run_anneals_within_its_budget_and_saves_its_last_step(
         lambda trainer, module, outputs: trainer.optimizers[0].param_groups[0]["lr"]
     )
     result = pretrain(cfg, run_dir=tmp_path / "run", extra_callbacks=[Tick(fake, 1.0), recorder])
-    assert result.global_step == 12
+    assert result.global_step == 11
     lrs = recorder.series()
-    # One cosine over the 12 s budget (a step-sized one would still be at its peak): after
-    # step k the LR is the cosine at k / 12 of the way from the peak (0.001 x 64 / 256) to 0.
+    # One cosine over the 11 s left for training (a step-sized one would still be at its
+    # peak): after step k the LR is the cosine at k / 11 of the way from the peak
+    # (0.001 x 64 / 256) to 0 (k / 12 after the first, before any step was timed).
     peak = 0.001 * 64 / 256
-    expected = [peak * 0.5 * (1 + math.cos(math.pi * k / 12)) for k in range(1, 13)]
+    fractions = [1 / 12] + [k / 11 for k in range(2, 12)]
+    expected = [peak * 0.5 * (1 + math.cos(math.pi * f)) for f in fractions]
     assert lrs == pytest.approx(expected, rel=1e-6, abs=1e-12)
     last = latest_checkpoint(result.run_dir)
     assert last is not None and checkpoint_step(last) == result.global_step

@@ -64,9 +64,9 @@ def test_report_has_every_section_and_embedded_picture(run_dir: Path) -> None:
     expected |= {"tsne", "neighbours", "evals"}
     assert expected | {"figures", "accuracy"} <= sections
     images = _images(html)
-    # loss, lr, embedding std, effective rank, t-SNE, neighbour grid, the method figure;
-    # accuracy not logged.
-    assert len(images) == 7 and all(img.startswith(PNG_MAGIC) for img in images)
+    # loss, lr, embedding std, effective rank, online kNN accuracy (the run's closing
+    # evaluation), t-SNE, neighbour grid, the method figure.
+    assert len(images) == 8 and all(img.startswith(PNG_MAGIC) for img in images)
     assert "masked views" in html and "50.00%" in html  # figure caption, eval JSON table
     assert "http://" not in html and "https://" not in html  # self-contained
     assert "simclr" in html and "resnet_tiny" in html

@@ -10,11 +10,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from collections.abc import Sequence
 
 from selfsup.cli.command import Command
 from selfsup.cli.logs import configure_logging
 from selfsup.registry import ConfigError, RunError
+
+# When the command started: a ``train.max_minutes`` budget counts the command's start-up too.
+LAUNCHED_AT = time.monotonic()
 
 COMMAND_MODULES = (
     "pretrain",
@@ -52,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; config problems print one line and exit with code 2, a run that had to
     stop prints one line and exits with code 1."""
     args = build_parser().parse_args(argv)
+    args.started_at = LAUNCHED_AT if argv is None else time.monotonic()
     configure_logging(args.verbose)
     try:
         return int(args.run(args))

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from selfsup.engine.run import pretrain
 
     cfg = load_config(args.config, args.overrides)
-    print_outcome(pretrain(cfg, run_dir=args.run_dir))
+    print_outcome(pretrain(cfg, run_dir=args.run_dir, started_at=getattr(args, "started_at", None)))
     return 0
 
 

@@ -18,7 +18,8 @@ def run(args: argparse.Namespace) -> int:
     """Resume, and name the run directory and last checkpoint."""
     from selfsup.engine.run import resume_run
 
-    print_outcome(resume_run(args.run_dir, args.overrides))
+    started_at = getattr(args, "started_at", None)
+    print_outcome(resume_run(args.run_dir, args.overrides, started_at=started_at))
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from selfsup.config.image_size import link_image_size
 from selfsup.config.schema import (
     ACCELERATORS,
     NAMED_SECTIONS,
@@ -122,7 +123,9 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
     """Read a preset (or start empty), apply overrides, build and check the config."""
     raw = read_yaml(path) if path is not None else {}
-    return build_config(apply_overrides(raw, overrides or []))
+    merged = apply_overrides(raw, overrides or [])
+    keys = {tuple(o.split("=", 1)[0].strip().split(".", 1)) for o in overrides or []}
+    return build_config(link_image_size(raw, merged, keys))  # type: ignore[arg-type]
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> None:

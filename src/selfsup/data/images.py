@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 
 from selfsup.data.collate import Item
@@ -45,9 +46,20 @@ def load_image_folder(
     pixels are skipped and counted as "too large".
     """
     listing = scan_image_folder(root)
+    if split == "train" and val_fraction > 0 and all(label < 0 for label in listing.labels):
+        # Nothing uses a held-out split of unlabeled images (the online kNN needs labels).
+        logger.info(
+            "%s has no class folders: training on all %s images (val_fraction holds files "
+            "out only where labels make a validation split useful)",
+            root,
+            f"{len(listing.paths):,}",
+        )
+        split = "all"
     keep = split_indices(listing.labels, split, val_fraction)
     paths = [listing.paths[i] for i in keep]
     labels = [listing.labels[i] for i in keep]
+    if size is not None:
+        _note_resize(paths, size)
     if not cache:
         return LazyImageDataset(paths, labels, listing.classes, size, max_pixels)
     start = time.perf_counter()
@@ -64,6 +76,30 @@ def load_image_folder(
         time.perf_counter() - start,
     )
     return ImageTensorDataset(images, kept_labels, listing.classes)
+
+
+def _note_resize(paths: Sequence[str], size: int, sample: int = 16) -> None:
+    """Say when ``size`` changes the files' resolution (read from a few headers): a preset's
+    ``data.size=32`` silently shrinking 64 px images, or blowing up small ones, surprises."""
+    sides = []
+    for path in paths[:: max(1, len(paths) // sample)][:sample]:
+        try:
+            with Image.open(path) as im:
+                sides.append(min(im.size))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # bad files are counted when decoded
+    if not sides:
+        return
+    typical = sorted(sides)[len(sides) // 2]
+    if typical != size:
+        logger.info(
+            "images are about %d px on the shorter side: decoding them at size %d %s "
+            "(data.size=%d, or --size for eval, keeps their resolution)",
+            typical,
+            size,
+            "shrinks them" if typical > size else "upsamples them",
+            typical,
+        )
 
 
 class LazyImageDataset(Dataset["Item | None"]):

@@ -8,8 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import RichProgressBar
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_accuracy
@@ -48,15 +47,6 @@ class Throughput(L.Callback):
         self._times = []  # the gap across epoch boundaries (checkpoints, kNN) is not throughput
 
 
-class ProgressBar(RichProgressBar):
-    """Rich progress bar (loss, images/s, online kNN, ETA) without Lightning's version number."""
-
-    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
-        items = super().get_metrics(trainer, pl_module)
-        items.pop("v_num", None)
-        return items
-
-
 class EpochData(L.Callback):
     """Per-epoch data chores: reshuffle streamed shards, and report files skipped as unreadable."""
 
@@ -75,10 +65,12 @@ class EpochData(L.Callback):
 
 
 class OnlineKNN(L.Callback):
-    """Every ``every_n_epochs`` (and after the last), kNN top-1 of the current encoder.
+    """Every ``every_n_epochs`` and once when training ends, kNN top-1 of the current encoder.
 
     The bank is a labeled subset of the training data and the queries a held-out split; both
-    pass through the method's deterministic ``eval_view`` preprocessing.
+    pass through the method's deterministic ``eval_view`` preprocessing. Under a time budget the
+    final evaluation's cost is reserved on the module's clock (estimated from one batch at the
+    start, then measured), so the command still ends within its budget.
     """
 
     def __init__(
@@ -94,6 +86,7 @@ class OnlineKNN(L.Callback):
         self.every_n_epochs, self.k, self.temperature = every_n_epochs, k, temperature
         self.batch_size = batch_size
         self.history: list[tuple[int, float]] = []
+        self.seconds = 0.0  # spent evaluating in this launch
 
     @torch.no_grad()
     def evaluate(self, pl_module: L.LightningModule) -> float:
@@ -112,13 +105,47 @@ class OnlineKNN(L.Callback):
             temperature=self.temperature,
         )
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        clock = getattr(pl_module, "clock", None)
+        if clock is None or clock.max_seconds is None or not trainer.is_global_zero:
+            return
+        method: Method = pl_module.method  # type: ignore[assignment]
+        n = len(self.bank) + len(self.queries)  # type: ignore[arg-type]
+        one = Subset(self.bank, range(min(self.batch_size, len(self.bank))))  # type: ignore[arg-type]
+        started, on_clock = time.monotonic(), clock.now()
+        with torch.no_grad():
+            extract_features(method.embed, one, batch_size=self.batch_size, device=pl_module.device)
+        self.seconds += time.monotonic() - started
+        took = clock.now() - on_clock
+        clock.add_outside(took)
+        # One batch's cost scaled to bank + queries, with a margin for the kNN itself.
+        clock.reserve("online kNN", 1.2 * took * n / max(1, len(one)))
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
-        last = epoch >= (trainer.max_epochs or 0) and trainer.max_epochs not in (None, -1)
-        if not (epoch % self.every_n_epochs == 0 or last) or not trainer.is_global_zero:
+        if trainer.should_stop or epoch % self.every_n_epochs:
+            return  # a stopping run evaluates once, in on_train_end
+        self._evaluate_and_log(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step > 0 and not (
+            self.history and self.history[-1][0] == trainer.global_step
+        ):
+            self._evaluate_and_log(trainer, pl_module)
+
+    def _evaluate_and_log(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero:
             return  # one rank evaluates: the bank and queries are the same on every rank
+        clock = getattr(pl_module, "clock", None)
+        started, on_clock = time.monotonic(), clock.now() if clock is not None else 0.0
         acc = self.evaluate(pl_module)
+        self.seconds += time.monotonic() - started
+        if clock is not None:  # evaluations are not training time; keep room for the last one
+            took = clock.now() - on_clock
+            clock.add_outside(took)
+            clock.reserve("online kNN", 1.1 * took)
         self.history.append((trainer.global_step, acc))
         for logger in trainer.loggers:  # straight to the loggers: only this rank has the value
             logger.log_metrics({"knn_top1": acc}, step=trainer.global_step)
+        epoch = trainer.current_epoch + 1
         log.info("epoch %d step %d: online kNN top-1 %.2f%%", epoch, trainer.global_step, 100 * acc)

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,7 @@ class PeriodicCheckpoint(L.Callback):
             raise ValueError("every_n_steps and keep_last must be >= 1")
         self.dirpath, self.every_n_steps, self.keep_last = Path(dirpath), every_n_steps, keep_last
         self.last_saved_step: int | None = None
+        self.seconds = 0.0  # spent saving in this launch
 
     def on_train_batch_end(
         self,
@@ -158,7 +160,14 @@ class PeriodicCheckpoint(L.Callback):
         step = trainer.global_step
         self.last_saved_step = step
         path = self.dirpath / f"step-{step:08d}.ckpt"
+        clock = getattr(trainer.lightning_module, "clock", None)
+        started, on_clock = time.monotonic(), clock.now() if clock is not None else 0.0
         trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
+        self.seconds += time.monotonic() - started
+        if clock is not None:  # a time budget keeps room for the final save
+            took = clock.now() - on_clock
+            clock.add_outside(took)
+            clock.reserve("final checkpoint", 1.5 * took)
         if trainer.is_global_zero:
             saved = sorted(self.dirpath.glob("step-*.ckpt"), key=checkpoint_step)
             for old in saved[: -self.keep_last]:

@@ -12,10 +12,10 @@ import torch.distributed as dist
 
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.optim import build_optimizer
-from selfsup.engine.progress import ProgressClock
+from selfsup.engine.progress import ProgressClock, clock_now
 from selfsup.eval.monitors import effective_rank, embedding_std
 from selfsup.methods.base import Batch, Method
-from selfsup.schedules import cosine_ramp, warmup_cosine_progress
+from selfsup.schedules import cosine_ramp, warmup_cosine_fraction, warmup_cosine_progress
 
 CONFIG_KEY = "selfsup_config"
 CLOCK_KEY = "selfsup_clock"
@@ -77,8 +77,16 @@ class SSLModule(L.LightningModule):
         self.warmup_steps = warmup_steps
         self.seed = seed
         self.clock = ProgressClock(total_steps, max_seconds, budget_clock)
-        # Progress at which warmup ended: the cosine spans the rest (fixed once reached).
-        self.warmup_end: float | None = None if max_seconds else warmup_steps / total_steps
+        # When the command was launched (a reading of ``clock.now()``): a time budget counts
+        # the start-up too. None starts the clock at the first training step.
+        self.launched_at: float | None = None
+        self.train_started_at: float | None = None  # ``clock_now()`` at the first step
+        self._last_step_end: float | None = None
+        self._step_seconds: list[float] = []  # recent step-to-step times (``clock.now()``)
+        # Progress at which warmup ends, the cosine spanning the rest. Step-based runs warm up
+        # by steps; time-budgeted ones over the same fraction of the progress clock, so a short
+        # budget still reaches the peak LR.
+        self.warmup_end: float = warmup_steps / total_steps
         self.run_config: dict[str, Any] = {}
         # Non-finite losses: how many steps may be skipped, and how many were (saved, so a
         # resumed run keeps counting).
@@ -107,11 +115,11 @@ class SSLModule(L.LightningModule):
         state = checkpoint.get(CLOCK_KEY, {})
         self.clock.load_state_dict(state)
         self.nonfinite_skipped = int(state.get("nonfinite_skipped", 0))
-        if self.clock.max_seconds is not None:
-            self.warmup_end = state.get("warmup_end")
 
     def on_train_start(self) -> None:
-        self.clock.start()
+        self.train_started_at = clock_now()
+        self.clock.start(self.launched_at if self.clock.clock == "wall" else None)
+        self._last_step_end = self.clock.now()
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
@@ -185,19 +193,43 @@ class SSLModule(L.LightningModule):
         step = self.global_step
         self.method.on_step_end(step, self.clock.projected_total(step))
         if self.clock.max_seconds is not None:
-            # Every rank must stop at the same step, so the decision is shared.
-            spent = self.clock.out_of_time()
-            stop = self.trainer.strategy.reduce_boolean_decision(spent, all=False)
-            self.trainer.should_stop = self.trainer.should_stop or stop
+            self._reserve_next_step()
+            self.trainer.should_stop = self.trainer.should_stop or self._sync_budget()
+
+    def _reserve_next_step(self) -> None:
+        """Keep room for one more step, as slow as the slowest recent one (epoch ends, data
+        loading and saves included): the budget is checked between steps, not during them."""
+        now = self.clock.now()
+        if self._last_step_end is not None:
+            self._step_seconds = [*self._step_seconds[-19:], now - self._last_step_end]
+            self.clock.reserve("next step", max(self._step_seconds))
+        self._last_step_end = now
+
+    def _sync_budget(self) -> bool:
+        """Whether the time budget is spent. With several ranks, rank 0's clock decides and its
+        time fraction is broadcast, so every rank stops at the same step on the same LR."""
+        spent = self.clock.out_of_time()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            shared = torch.tensor(
+                [self.clock.own_time_fraction(), float(spent)],
+                dtype=torch.float64,
+                device=self.device,
+            )
+            dist.broadcast(shared, src=0)  # one small collective per step
+            self.clock.share(shared[0].item())
+            spent = bool(shared[1].item())
+        return spent
 
     def lr_factor(self, step: int) -> float:
-        """Multiplier of the peak LR at ``step`` (warmup by steps, cosine by progress)."""
+        """Multiplier of the peak LR at ``step``: warmup then cosine, by steps, or by the
+        progress clock under a time budget."""
         progress = self.clock.fraction(step)
-        if self.warmup_end is None and step >= self.warmup_steps:
-            self.warmup_end = progress
-        warmup_end = self.warmup_end if self.warmup_end is not None else 0.0
+        warmup_end = self.warmup_end
         final = self.optim_cfg.final_lr_ratio
-        return warmup_cosine_progress(step, self.warmup_steps, progress, warmup_end, final)
+        if self.clock.max_seconds is None:
+            return warmup_cosine_progress(step, self.warmup_steps, progress, warmup_end, final)
+        floor = 1.0 / self.warmup_steps if self.warmup_steps else 1.0
+        return warmup_cosine_fraction(progress, warmup_end, final, floor)
 
     def weight_decay_at(self, step: int) -> float | None:
         """Weight decay of the decaying groups at ``step`` (cosine by progress), or None when

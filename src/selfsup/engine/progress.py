@@ -6,6 +6,12 @@ reports ``fraction(step) = max(step / total_steps, elapsed / budget)``: whicheve
 out first ends the schedule. Without a time budget it is exactly ``step / total_steps``, so
 step-based runs are unchanged (and bit-for-bit reproducible; time-budgeted ones are not, since
 the schedule follows the machine's speed).
+
+A time budget is the wall time of the whole command, not of the optimizer steps alone: the
+clock can start at the moment the command was launched (start-up, decoding and stem
+initialisation count), and work that must still happen after the last step (the final online
+kNN, the final checkpoint) is *reserved*, so training stops early enough for the command to end
+within the budget. The schedule's time fraction spans only the window left for training.
 """
 
 from __future__ import annotations
@@ -14,6 +20,11 @@ import math
 import time
 from collections.abc import Callable
 from typing import Any
+
+
+def clock_now() -> float:
+    """The wall clock budgets are timed by (``time.monotonic``)."""
+    return time.monotonic()
 
 
 class ProgressClock:
@@ -43,31 +54,74 @@ class ProgressClock:
         self._time_fn = time_fn
         self._elapsed_before = 0.0  # seconds spent in earlier launches of this run
         self._started: float | None = None
+        # Seconds of the budget spent outside training steps: start-up of every launch (and
+        # whatever callers add), so the schedule spans only the time left for training.
+        self.outside = 0.0
+        self.reserved: dict[str, float] = {}  # after-training work held back from the budget
+        self._shared: float | None = None
 
-    def _now(self) -> float:
+    def now(self) -> float:
+        """The clock's current reading (seconds; only differences are meaningful)."""
         if self._time_fn is not None:
             return self._time_fn()
-        return time.monotonic() if self.clock == "wall" else time.process_time()
+        return clock_now() if self.clock == "wall" else time.process_time()
 
-    def start(self) -> None:
-        """Start (or restart after a resume) the clock."""
-        self._started = self._now()
+    def start(self, launched_at: float | None = None) -> None:
+        """Start (or restart after a resume) the clock. ``launched_at``, an earlier reading of
+        :meth:`now` (when the command started), makes the start-up count against the budget."""
+        now = self.now()
+        self._started = now if launched_at is None else min(launched_at, now)
+        self.outside += now - self._started
+
+    def reserve(self, what: str, seconds: float) -> None:
+        """Hold ``seconds`` of the budget back for ``what`` (e.g. the final kNN) after training."""
+        self.reserved[what] = max(0.0, float(seconds))
+
+    def add_outside(self, seconds: float) -> None:
+        """Count ``seconds`` spent during training on other work (evaluations, saves)."""
+        self.outside += max(0.0, float(seconds))
+
+    def training_budget(self) -> float | None:
+        """Seconds of the budget left for optimizer steps (None without a time budget)."""
+        if self.max_seconds is None:
+            return None
+        return max(1e-6, self.max_seconds - self.outside - sum(self.reserved.values()))
 
     def elapsed(self) -> float:
         """Seconds of training so far (wall or CPU), over all launches."""
-        running = 0.0 if self._started is None else self._now() - self._started
+        running = 0.0 if self._started is None else self.now() - self._started
         return self._elapsed_before + running
 
     def out_of_time(self) -> bool:
-        """Whether the time budget (if any) is spent."""
-        return self.max_seconds is not None and self.elapsed() >= self.max_seconds
+        """Whether the time budget (if any), less the reserved after-training work, is spent."""
+        if self.max_seconds is None:
+            return False
+        return self.elapsed() + sum(self.reserved.values()) >= self.max_seconds
+
+    def training_seconds(self) -> float:
+        """Seconds spent in training steps so far (elapsed time less the outside work)."""
+        return max(0.0, self.elapsed() - self.outside)
 
     def fraction(self, step: int) -> float:
         """Progress at ``step``: the further of the step and the time budget, capped at 1."""
         by_steps = step / self.total_steps
         if self.max_seconds is None:
             return min(1.0, by_steps)
-        return min(1.0, max(by_steps, self.elapsed() / self.max_seconds))
+        return min(1.0, max(by_steps, self.time_fraction()))
+
+    def time_fraction(self) -> float:
+        """Share of the training window spent (the shared value, once :meth:`share` set one)."""
+        return self._shared if self._shared is not None else self.own_time_fraction()
+
+    def own_time_fraction(self) -> float:
+        """Share of the training window spent by this process's own clock."""
+        budget = self.training_budget() or 1.0
+        return min(1.0, self.training_seconds() / budget)
+
+    def share(self, time_fraction: float) -> None:
+        """Use ``time_fraction`` (rank 0's, broadcast) instead of this process's own reading:
+        every rank of a run must follow the same schedule, step for step."""
+        self._shared = float(time_fraction)
 
     def projected_total(self, step: int) -> int:
         """The run's length in steps if it goes on at its current pace (``total_steps``
@@ -80,8 +134,9 @@ class ProgressClock:
         return max(step + 1, min(self.total_steps, math.ceil(step / p)))
 
     def state_dict(self) -> dict[str, Any]:
-        return {"elapsed": self.elapsed()}
+        return {"elapsed": self.elapsed(), "outside": self.outside}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._elapsed_before = float(state.get("elapsed", 0.0))
+        self.outside = float(state.get("outside", 0.0))
         self._started = None

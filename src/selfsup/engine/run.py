@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from selfsup.config.load import load_config, save_config
 from selfsup.config.schema import RunConfig
 from selfsup.engine.build import build_method, build_split
-from selfsup.engine.callbacks import EpochData, OnlineKNN, ProgressBar, Throughput
+from selfsup.engine.callbacks import EpochData, OnlineKNN, Throughput
 from selfsup.engine.checkpoint import (
     AtomicCheckpointIO,
     PeriodicCheckpoint,
@@ -29,7 +29,9 @@ from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.module import NonFiniteLossError, SSLModule
 from selfsup.engine.optim import scaled_lr
 from selfsup.engine.precision import resolve_precision
+from selfsup.engine.progress import clock_now
 from selfsup.engine.resume_point import remove_stale_temp_files, resume_checkpoint
+from selfsup.engine.run_progress import RunProgress, closing_line
 from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
@@ -67,8 +69,13 @@ def pretrain(
     run_dir: Path | None = None,
     resume: bool = False,
     extra_callbacks: list[L.Callback] | None = None,
+    started_at: float | None = None,
 ) -> PretrainResult:
-    """Pretrain the configured method; ``resume`` continues ``run_dir`` from its last checkpoint."""
+    """Pretrain the configured method; ``resume`` continues ``run_dir`` from its last checkpoint.
+
+    ``started_at`` (a ``time.monotonic()`` reading, e.g. when the command started) is when a
+    ``train.max_minutes`` budget began; by default, this call."""
+    started_at = clock_now() if started_at is None else started_at
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
@@ -94,23 +101,25 @@ def pretrain(
         cfg.eval.collapse_rank_threshold,
     )
     knn = _online_knn(cfg, train_set)
+    saver = PeriodicCheckpoint(
+        checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
+    )
+    unit = modality_of(method.encoder()).unit
     callbacks: list[L.Callback] = [
-        PeriodicCheckpoint(
-            checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
-        ),
+        saver,
         Throughput(cfg.data.batch_size),
         EpochData(train_set),
         collapse,
         *([knn] if knn is not None else []),
-        *([ProgressBar()] if cfg.train.progress else []),
+        *([RunProgress(unit)] if cfg.train.progress else []),
         *(extra_callbacks or []),
     ]
     trainer = _trainer(cfg, precision, callbacks, run_dir)
     world = trainer.world_size
     global_batch = cfg.data.batch_size * world
     steps_per_epoch = datamodule.batches_per_epoch(world)
-    total_steps = _total_steps(cfg, steps_per_epoch)
-    warmup = min(total_steps, round(cfg.optim.warmup_epochs * (steps_per_epoch or 0)))
+    total_steps = _total_steps(cfg, steps_per_epoch, _length(train_set), world)
+    warmup = _warmup_steps(cfg, steps_per_epoch, total_steps)
     lr = scaled_lr(cfg.optim.base_lr, global_batch)
     if cfg.train.channels_last and method.backbone.channels_last:
         method = method.to(memory_format=torch.channels_last)
@@ -128,6 +137,7 @@ def pretrain(
         skip_nonfinite=cfg.train.skip_nonfinite,
     )
     module.run_config = cfg.to_dict()
+    module.launched_at = started_at
     if trainer.is_global_zero:
         write_run_json(
             run_dir,
@@ -145,6 +155,8 @@ def pretrain(
         )
     _fit(trainer, module, datamodule, ckpt_path, run_dir)
     if trainer.is_global_zero:
+        knn_seconds = knn.seconds if knn is not None else 0.0
+        log.info("%s", _closing(cfg, trainer, module, started_at, knn_seconds, saver.seconds))
         update_run_json(
             run_dir,
             {"global_step": trainer.global_step, "collapse_events": collapse.detector.events},
@@ -157,6 +169,51 @@ def pretrain(
         knn_history=knn.history if knn is not None else [],
         is_global_zero=trainer.is_global_zero,
     )
+
+
+def _warmup_steps(cfg: RunConfig, steps_per_epoch: int | None, total_steps: int) -> int:
+    """``optim.warmup_epochs`` in steps, capped at the run; a warning when it fills the run."""
+    warmup = round(cfg.optim.warmup_epochs * (steps_per_epoch or 0))
+    if warmup >= total_steps > 0:
+        log.warning(
+            "optim.warmup_epochs=%g is %d steps, as long as the whole run (%d steps): the LR "
+            "never leaves warmup; lower optim.warmup_epochs",
+            cfg.optim.warmup_epochs,
+            warmup,
+            total_steps,
+        )
+    return min(total_steps, warmup)
+
+
+def _closing(
+    cfg: RunConfig,
+    trainer: L.Trainer,
+    module: SSLModule,
+    started_at: float,
+    knn_seconds: float,
+    save_seconds: float,
+) -> str:
+    """Why the run stopped and how its wall time was spent."""
+    step, clock = trainer.global_step, module.clock
+    if cfg.train.max_minutes and step < module.total_steps and clock.out_of_time():
+        stopped_by = f"time budget of {cfg.train.max_minutes:g} min reached"
+    elif step < module.total_steps:
+        stopped_by = "stopped early"
+    else:
+        stopped_by = f"finished all {module.total_steps} steps"
+    total = clock_now() - started_at
+    start_up = max(0.0, (module.train_started_at or started_at) - started_at)
+    spent = {
+        "start-up and data": start_up,
+        "training": max(0.0, total - start_up - knn_seconds - save_seconds),
+        "online kNN": knn_seconds,
+        "checkpoints": save_seconds,
+    }
+    return closing_line(stopped_by, step, total, spent)
+
+
+def _length(dataset: Any) -> int:
+    return len(dataset) if hasattr(dataset, "__len__") else 0
 
 
 def _starting_checkpoint(run_dir: Path, resume: bool) -> Path | None:
@@ -186,7 +243,7 @@ def _trainer(
         default_root_dir=run_dir,
         log_every_n_steps=cfg.train.log_every_n_steps,
         gradient_clip_val=cfg.optim.grad_clip,
-        enable_progress_bar=cfg.train.progress,
+        enable_progress_bar=False,  # RunProgress shows the whole run instead
         enable_model_summary=False,
         enable_checkpointing=False,  # PeriodicCheckpoint writes them; no second default set
         use_distributed_sampler=False,
@@ -224,11 +281,14 @@ def resume_run(
     run_dir: str | Path,
     overrides: list[str] | None = None,
     extra_callbacks: list[L.Callback] | None = None,
+    started_at: float | None = None,
 ) -> PretrainResult:
     """Continue a run from its directory (its saved config, plus optional overrides)."""
     run_dir = Path(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
-    return pretrain(cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks)
+    return pretrain(
+        cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks, started_at=started_at
+    )
 
 
 def _csv_logger(run_dir: Path) -> CSVLogger:
@@ -249,14 +309,22 @@ def _trainer_kwargs(cfg: RunConfig, precision: str) -> dict[str, Any]:
     )
 
 
-def _total_steps(cfg: RunConfig, steps_per_epoch: int | None) -> int:
+def _total_steps(
+    cfg: RunConfig, steps_per_epoch: int | None, dataset_size: int = 0, world_size: int = 1
+) -> int:
     if cfg.train.max_steps >= 1:
         return cfg.train.max_steps
     if steps_per_epoch is None:
         raise ConfigError("a streamed source has no length: set train.max_steps")
     if steps_per_epoch < 1:
+        items, world = dataset_size, max(1, world_size)
+        per_device = items // world
+        fits = 1 << max(0, (per_device // 2).bit_length() - 1)  # a power of 2, >= 2 steps
+        fix = f"set data.batch_size={fits} or lower" if per_device else ""
         raise ConfigError(
-            f"data.batch_size {cfg.data.batch_size} is larger than the dataset per device"
+            f"data.batch_size {cfg.data.batch_size} is larger than the {per_device:,} training "
+            f"items per device ({items:,} items over {world} device{'s' if world > 1 else ''})"
+            f"{'; ' + fix if fix else ''} (the last incomplete batch of an epoch is dropped)"
         )
     return steps_per_epoch * cfg.train.max_epochs
 

@@ -31,6 +31,8 @@ class Modality(ABC):
     """Schema of an item's ``input`` as datasets of this modality yield it."""
     shape_hint: ClassVar[str]
     """The fix named when one batch's inputs differ in shape."""
+    unit: ClassVar[str] = "items"
+    """What throughput counts, e.g. ``img`` for "img/s" in progress lines and reports."""
 
     def collate(self, items: Sequence[Item | None], skips: SkipLog | None = None) -> Batch:
         """Stack items into a batch (``None`` items dropped); shape errors name the fix."""

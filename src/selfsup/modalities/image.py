@@ -19,6 +19,7 @@ class ImageModality(Modality):
     """Decoded, not yet augmented images; views are made on device by the method's augment."""
 
     item = "uint8 [3, H, W]"
+    unit = "img"
     shape_hint = (
         "set an image size (data.size=N, or --size N for eval) so every image is resized and "
         "centre-cropped"

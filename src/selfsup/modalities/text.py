@@ -24,6 +24,7 @@ class TextModality(Modality):
     restored from a checkpoint)."""
 
     item = "int64 [T]"
+    unit = "seq"
     shape_hint = "text items are fixed-length; give every row the same seq_len / max_len"
 
     def eval_dataset(
