@@ -23,6 +23,7 @@ TOKENIZER_FILE = "tokenizer.json"
 FORMATS = ("safetensors", "onnx", "torchscript")
 # Keywords the engine supplies from the data, not the config: they travel as files.
 SUPPLIED_KWARGS = ("tokenizer",)
+_JSON_KIND = {str: "a string", dict: "an object", int: "an integer"}
 
 
 @dataclass
@@ -95,7 +96,7 @@ class EncoderInfo:
         }
         for key, kind in expect.items():
             if key in data and not isinstance(data[key], kind):
-                raise ConfigError(f"{where}: '{key}' must be a {kind.__name__}")
+                raise ConfigError(f"{where}: '{key}' must be {_JSON_KIND[kind]}")
         for key in ("text", "upstream", "onnx"):
             if data.get(key) is not None and not isinstance(data[key], dict):
                 raise ConfigError(f"{where}: '{key}' must be an object or null")
