@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import torch
+
     from selfsup.export.encoder import PretrainedEncoder
 
 __version__ = "0.1.0"
 
 
-def load_backbone(path: Any, device: Any = "cpu") -> PretrainedEncoder:
+def load_backbone(path: str | Path, device: str | torch.device = "cpu") -> PretrainedEncoder:
     """A trained encoder, in eval mode with its preprocessing, from a run directory, a
     checkpoint or an export folder (``selfsup export``); see
     :func:`selfsup.export.load.load_backbone`. Imported on first call, so ``import selfsup``

@@ -62,9 +62,20 @@ def export_checkpoint(path: str | Path, fmt: str, out: str | Path | None = None)
 
 def export_backbone(backbone: Backbone, info: EncoderInfo, folder: Path, fmt: str) -> ExportResult:
     """Write ``backbone`` (described by ``info``) as ``fmt`` into ``folder`` and check every
-    file against it; RunError when a file differs by more than ``TOLERANCE``."""
+    file against it; RunError when a file differs by more than ``TOLERANCE``. The work runs on
+    CPU in eval mode; the backbone is handed back on its device, in its mode."""
     _check_format(fmt)
-    backbone = backbone.cpu().eval()
+    first = next(backbone.parameters(), None)
+    device, training = (first.device if first is not None else None), backbone.training
+    try:
+        return _export(backbone.cpu().eval(), info, folder, fmt)
+    finally:
+        backbone.train(training)
+        if device is not None:
+            backbone.to(device)
+
+
+def _export(backbone: Backbone, info: EncoderInfo, folder: Path, fmt: str) -> ExportResult:
     info.format = fmt
     result = ExportResult(folder, info)
     try:
