@@ -47,3 +47,20 @@ def test_import_selfsup_stays_light() -> None:
         env={"PYTHONPATH": src, "PATH": ""},
     )
     assert out.stdout.strip() == "True False"
+
+
+def test_a_full_disk_gets_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import safetensors.torch
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    backbone, info = tiny_backbone("resnet_tiny")
+    with pytest.raises(RunError) as e:
+        export_backbone(backbone, info, tmp_path, "safetensors")
+    target = tmp_path / "backbone.safetensors"
+    assert str(e.value) == f"cannot write {target}: No space left on device"
+    assert list(tmp_path.iterdir()) == []  # no half file, no temporary left

@@ -78,10 +78,6 @@ def export_backbone(backbone: Backbone, info: EncoderInfo, folder: Path, fmt: st
 def _export(backbone: Backbone, info: EncoderInfo, folder: Path, fmt: str) -> ExportResult:
     info.format = fmt
     result = ExportResult(folder, info)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f"cannot create export folder {folder}: {e.strerror}") from None
     meta = {"format": "pt", "selfsup_backbone": info.backbone}
     save_tensors(folder / WEIGHTS_FILE, state_tensors(backbone), meta)
     info.files = {"weights": WEIGHTS_FILE}
