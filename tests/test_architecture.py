@@ -17,6 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "selfsup"
 # Top to bottom; a package may import its own modules and any package of a lower layer.
 LAYERS: list[set[str]] = [
     {"cli"},
+    {"export"},
     {"engine"},
     {"report", "visualize"},
     {"methods"},

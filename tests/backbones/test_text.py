@@ -73,3 +73,19 @@ def test_bad_inputs_raise_one_line() -> None:
         model(torch.zeros(1, 3))
     with pytest.raises(ValueError, match="need a tokenizer"):
         create_backbone("text_encoder_tiny")
+
+
+@pytest.mark.parametrize("name", ["text_encoder_tiny", "text_decoder_tiny"])
+def test_a_trace_of_unpadded_ids_still_masks_padding(name: str) -> None:
+    # Tracing records one graph; recorded without padding, it must still hide pad keys later.
+    import warnings
+
+    torch.manual_seed(0)
+    model = create_backbone(name, tokenizer=TOK, dim=32, depth=1, heads=2).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(model, (ids(2, 8),), check_trace=False)
+    padded = ids(3, 8, seed=1)
+    padded[1, 5:] = TOK.pad_id
+    with torch.no_grad():
+        assert torch.allclose(traced(padded), model(padded), atol=1e-6)

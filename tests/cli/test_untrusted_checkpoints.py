@@ -3,7 +3,6 @@ reads checkpoints, with one line and before its payload can run; broken files ge
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,7 @@ from selfsup.cli import main
 from selfsup.config.load import load_config
 from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.run import pretrain
-
-
-class Payload:
-    """Unpickling this creates the file ``marker``: the side effect a real attack would hide."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = str(marker)
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        return (open, (self.marker, "w"))
+from untrusted_helpers import poisoned_copy
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +22,13 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return pretrain(cfg, run_dir=tmp_path_factory.mktemp("run") / "good").run_dir
 
 
-def poisoned_copy(run_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the run whose checkpoint is real but for one extra, poisoned key."""
-    bad_run = tmp_path / "bad"
-    shutil.copytree(run_dir, bad_run)
-    ckpt = latest_checkpoint(bad_run)
-    assert ckpt is not None
-    marker = tmp_path / "payload-ran"
-    state = torch.load(ckpt, weights_only=True)
-    state["extra"] = Payload(marker)
-    torch.save(state, ckpt)
-    return bad_run, marker
-
-
 COMMANDS = {
     "eval knn": ["eval", "knn", "--train", "digits:train", "--test", "digits:test"],
     "eval linear": ["eval", "linear", "--train", "digits:train", "--test", "digits:test"],
     "eval monitors": ["eval", "monitors", "--data", "digits:test"],
     "visualize": ["visualize", "reconstruction", "--data", "digits:test"],
     "generate": ["generate", "--prompt", "x"],
+    "export": ["export", "--format", "safetensors"],
 }
 
 

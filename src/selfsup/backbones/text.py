@@ -160,14 +160,16 @@ class TextTransformer(Backbone):
             return tokens[:, 0]
         if self.pool == "last":
             last = (keep.sum(1).long() - 1).clamp(min=0)
-            return tokens[torch.arange(len(ids), device=ids.device), last]
+            return tokens[torch.arange(ids.shape[0], device=ids.device), last]
         return (tokens * keep.unsqueeze(-1)).sum(1) / keep.sum(1, keepdim=True).clamp(min=1)
 
     def _attention_mask(self, ids: torch.Tensor) -> torch.Tensor | None:
         """None without padding (lets SDPA use its fast path); else a bool ``[B, 1, T, T]``
         mask hiding pad keys (and future keys for the decoder)."""
         pad = ids == self.pad_id
-        if not bool(pad.any()):
+        # An exported or traced graph serves every input, so it always keeps the mask (the
+        # same result when nothing is padded); the eager check would bake one branch in.
+        if not _recording() and not bool(pad.any()):
             return None
         allowed = ~pad[:, None, None, :]
         if self.causal:
@@ -183,6 +185,11 @@ class TextTransformer(Backbone):
     def set_extra_state(self, state: dict[str, Any]) -> None:
         # The class the backbone was built with reads its own JSON (data's TextTokenizer).
         self.tokenizer = type(self.tokenizer).from_json(state["tokenizer"])
+
+
+def _recording() -> bool:
+    """True while ``torch.export`` (ONNX) or ``torch.jit.trace`` records the model."""
+    return bool(torch.jit.is_tracing() or torch.compiler.is_exporting())
 
 
 def _init_weights(m: nn.Module) -> None:
