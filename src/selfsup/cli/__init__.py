@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from selfsup.cli.command import Command
 from selfsup.cli.logs import configure_logging
+from selfsup.engine.quiet import quiet_lightning
 from selfsup.registry import ConfigError, RunError
 
 # When the command started: a ``train.max_minutes`` budget counts the command's start-up too.
@@ -60,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.started_at = LAUNCHED_AT if argv is None else time.monotonic()
     configure_logging(args.verbose)
     try:
-        return int(args.run(args))
+        with quiet_lightning():
+            return int(args.run(args))
     except ConfigError as e:
         print(f"selfsup: error: {e}", file=sys.stderr)
         return 2

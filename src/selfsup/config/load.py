@@ -17,6 +17,7 @@ import yaml
 from selfsup.config.image_size import link_image_size
 from selfsup.config.schema import (
     ACCELERATORS,
+    LOGGERS,
     NAMED_SECTIONS,
     PLAIN_SECTIONS,
     PRECISIONS,
@@ -231,6 +232,14 @@ def _train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
         ),
         (t.log_every_n_steps >= 1, "train.log_every_n_steps must be >= 1"),
         (t.skip_nonfinite >= 0, "train.skip_nonfinite must be >= 0"),
+        *(
+            (
+                name in LOGGERS,
+                f"train.loggers: unknown logger '{name}' (one of {', '.join(LOGGERS)})"
+                f"{closest(name, LOGGERS)}",
+            )
+            for name in t.loggers
+        ),
     ]
 
 

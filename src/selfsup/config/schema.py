@@ -55,6 +55,7 @@ class OptimConfig:
 # Values Lightning understands for these keys (selfsup's own ``auto`` picks per hardware).
 PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
 ACCELERATORS = ("auto", "cpu", "cuda", "gpu", "mps")
+LOGGERS = ("tensorboard", "csv", "wandb", "mlflow")
 
 
 @dataclass
@@ -88,6 +89,9 @@ class TrainConfig:
     # at the first one, naming the step and the last good checkpoint.
     skip_nonfinite: int = 0
     progress: bool = True
+    # Where metrics go besides the run directory's CSV (always written: reports and resumes
+    # read it): tensorboard, wandb, mlflow (the last two need their package installed).
+    loggers: list[str] = field(default_factory=lambda: ["tensorboard", "csv"])
 
 
 @dataclass

@@ -12,7 +12,6 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from selfsup.config.load import load_config, save_config
 from selfsup.config.schema import RunConfig
@@ -26,10 +25,12 @@ from selfsup.engine.checkpoint import (
 )
 from selfsup.engine.collapse import CollapseMonitor
 from selfsup.engine.datamodule import SSLDataModule
+from selfsup.engine.loggers import build_loggers, check_loggers
 from selfsup.engine.module import NonFiniteLossError, SSLModule
 from selfsup.engine.optim import scaled_lr
 from selfsup.engine.precision import resolve_precision
 from selfsup.engine.progress import clock_now
+from selfsup.engine.quiet import ensure_selfsup_lines, quiet_lightning
 from selfsup.engine.resume_point import remove_stale_temp_files, resume_checkpoint
 from selfsup.engine.run_progress import RunProgress, closing_line
 from selfsup.engine.runinfo import update_run_json, write_run_json
@@ -74,10 +75,24 @@ def pretrain(
     """Pretrain the configured method; ``resume`` continues ``run_dir`` from its last checkpoint.
 
     ``started_at`` (a ``time.monotonic()`` reading, e.g. when the command started) is when a
-    ``train.max_minutes`` budget began; by default, this call."""
+    ``train.max_minutes`` budget began; by default, this call. Prints selfsup's own lines (as
+    the command does) unless the application configured logging, and none of Lightning's."""
     started_at = clock_now() if started_at is None else started_at
+    ensure_selfsup_lines()
+    with quiet_lightning():
+        return _pretrain(cfg, run_dir, resume, extra_callbacks, started_at)
+
+
+def _pretrain(
+    cfg: RunConfig,
+    run_dir: Path | None,
+    resume: bool,
+    extra_callbacks: list[L.Callback] | None,
+    started_at: float,
+) -> PretrainResult:
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
+    check_loggers(cfg.train.loggers)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
     ckpt_path = _starting_checkpoint(run_dir, resume)
     check_writable(run_dir)  # before any data is read: a read-only disk fails in one line
@@ -238,7 +253,7 @@ def _trainer(
         max_epochs=cfg.train.max_epochs if cfg.train.max_steps < 1 else -1,
         max_steps=cfg.train.max_steps,
         callbacks=callbacks,
-        logger=[TensorBoardLogger(run_dir, name="", version="tensorboard"), _csv_logger(run_dir)],
+        logger=build_loggers(cfg.train.loggers, run_dir, run_dir.name, cfg.to_dict()),
         plugins=[AtomicCheckpointIO()],
         default_root_dir=run_dir,
         log_every_n_steps=cfg.train.log_every_n_steps,
@@ -289,12 +304,6 @@ def resume_run(
     return pretrain(
         cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks, started_at=started_at
     )
-
-
-def _csv_logger(run_dir: Path) -> CSVLogger:
-    """One ``csv/part-N/metrics.csv`` per launch: a resumed run never overwrites earlier logs."""
-    parts = sorted((run_dir / "csv").glob("part-*"))
-    return CSVLogger(run_dir / "csv", name="", version=f"part-{len(parts)}")
 
 
 def _trainer_kwargs(cfg: RunConfig, precision: str) -> dict[str, Any]:
