@@ -59,3 +59,19 @@ def test_console_entry_point_exits_2() -> None:
     assert proc.stderr.strip() == (
         "selfsup: error: unknown method 'simclrr' (did you mean 'simclr'?)"
     )
+
+
+def test_version_and_fast_answers_load_no_torch() -> None:
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip().startswith("selfsup 0.")
+    # --help and config errors must not pay for torch and Lightning (timed in
+    # benchmarks/bench_cli_startup.py): check the modules they load, not the clock.
+    code = (
+        "import sys\n"
+        "from selfsup.cli import main\n"
+        f"main(['pretrain', {str(CPU_PRESET)!r}, 'train.max_epochz=3'])\n"
+        "print('torch' in sys.modules, 'lightning' in sys.modules)\n"
+    )
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert probe.stdout.strip() == "False False", probe.stdout + probe.stderr
+    assert "unknown key 'train.max_epochz'" in probe.stderr

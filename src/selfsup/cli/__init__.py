@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from selfsup import __version__
 from selfsup.cli.command import Command
 from selfsup.cli.logs import configure_logging
 from selfsup.engine.quiet import quiet_lightning
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report, visualize, generate, export, quickstart, and list what is registered.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"selfsup {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in commands():
         command.register(sub)

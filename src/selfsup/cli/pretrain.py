@@ -18,9 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the config, train, and name the run directory and last checkpoint."""
     from selfsup.config.load import load_config
+
+    cfg = load_config(args.config, args.overrides)  # config errors answer before torch loads
     from selfsup.engine.run import pretrain
 
-    cfg = load_config(args.config, args.overrides)
     print_outcome(pretrain(cfg, run_dir=args.run_dir, started_at=getattr(args, "started_at", None)))
     return 0
 

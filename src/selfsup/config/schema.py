@@ -91,7 +91,7 @@ class TrainConfig:
     progress: bool = True
     # Where metrics go besides the run directory's CSV (always written: reports and resumes
     # read it): tensorboard, wandb, mlflow (the last two need their package installed).
-    loggers: list[str] = field(default_factory=lambda: ["tensorboard", "csv"])
+    loggers: tuple[str, ...] = ("tensorboard", "csv")
 
 
 @dataclass
