@@ -87,14 +87,15 @@ def run_embed(args: argparse.Namespace) -> int:
 def summary_line(result: EmbedResult) -> str:
     """What was written, and how fast this run read its items."""
     what = f"{result.rows:,} of {result.items:,} items in {result.out} ({result.parts} parts"
+    if result.kept_parts and result.read:
+        what += f", {result.kept_parts} kept from an earlier run"
     if result.dim is not None:
-        what += f", {result.dim}-dim vectors"
+        what += f"; {result.dim}-dim vectors"
     if result.read == 0:
         return f"nothing left to embed: {what})"
-    kept = f", {result.kept_parts} kept from an earlier run" if result.kept_parts else ""
     rate = result.read / result.seconds if result.seconds > 0 else 0.0
     return (
-        f"embedded {what}{kept}); read {result.read:,} items in {result.seconds:.1f} s, "
+        f"embedded {what}); read {result.read:,} items in {result.seconds:.1f} s, "
         f"{rate:,.0f} items/s"
     )
 

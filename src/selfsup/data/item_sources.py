@@ -100,14 +100,16 @@ def collate_source_items(items: Sequence[SourceItem], shape_hint: str = "") -> d
     """Batch the readable items of ``items``; the skipped ones travel as ``(index, reason)``.
 
     Returns ``input``/``label`` (stacked), ``index`` (int64 of the kept items), ``skipped``,
-    ``first`` (the lowest index asked for, kept or not) and ``error``: a shape mismatch as one
-    line, returned rather than raised so a DataLoader worker does not wrap it in a traceback.
+    ``first`` and ``last`` (the lowest and highest index asked for, kept or not) and
+    ``error``: a shape mismatch as one line, returned rather than raised so a DataLoader
+    worker does not wrap it in a traceback.
     """
     kept = [s for s in items if s["item"] is not None]
     out: dict[str, Any] = {
         "index": torch.tensor([s["index"] for s in kept], dtype=torch.int64),
         "skipped": [(s["index"], s["reason"]) for s in items if s["item"] is None],
         "first": min(s["index"] for s in items),
+        "last": max(s["index"] for s in items),
         "error": "",
     }
     try:

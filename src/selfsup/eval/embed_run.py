@@ -130,6 +130,8 @@ def embed_to_folder(
                 raise ValueError(batch["error"])
             writer.start(batch["first"] // size, size)
             writer.add(batch, _encode_batch(encode, batch, device))
+            if batch["last"] + 1 == writer.bounds[1]:
+                writer.flush()  # the part is whole: write it before reading on
             progress.advance(len(batch["index"]) + len(batch["skipped"]))
     writer.flush()
     manifest.finish()
