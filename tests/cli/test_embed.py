@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -213,3 +215,30 @@ def test_a_run_killed_after_some_parts_resumes_to_a_bit_identical_output(
     for part in sorted(out.glob("part-*")):
         assert part.read_bytes() == (tmp_path / "whole" / part.name).read_bytes(), part.name
     assert not list(out.glob(".*.tmp"))
+
+
+def readme_embed_section() -> tuple[str, str]:
+    """The shell command and the Python block of README's "Embed a folder" section."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Embed a folder", 1)[1].split("\n## ", 1)[0]
+    (command,) = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+    (python,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    return command, python
+
+
+def test_the_readme_embed_example_runs_as_printed(
+    image_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    command, python = readme_embed_section()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "my-run").symlink_to(image_run)
+    image_folder(tmp_path / "photos", 3)
+    argv = shlex.split(command)
+    assert argv[0] == "selfsup" and main(argv[1:]) == 0
+    capsys.readouterr()
+    exec(compile(python, "README.md", "exec"), {})
+    assert capsys.readouterr().out == "6 vectors of 256 dims; first: a/000.png\n"
