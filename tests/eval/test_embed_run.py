@@ -198,3 +198,18 @@ def test_bad_settings_and_encoders_are_one_line_errors(tmp_path: Path) -> None:
         embed_to_folder(encode, ListSource(values(3)), tmp_path, CKPT, options(part_size=0))
     with pytest.raises(ValueError, match=r"encode must return \[B, D\] for a batch of 3"):
         embed_to_folder(lambda x: x[0], ListSource(values(3)), tmp_path / "o", CKPT, options())
+
+
+def test_a_file_as_out_is_refused_and_overwrite_replaces_a_broken_manifest(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file; give a folder"):
+        embed_to_folder(encode, ListSource(values(3)), tmp_path / "file", CKPT, options())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"manifest\.json is unreadable"):
+        embed_to_folder(encode, ListSource(values(3)), out, CKPT, options())
+    embed_to_folder(encode, ListSource(values(3)), out, CKPT, options(overwrite=True))
+    assert len(read_embeddings(out).ids) == 3

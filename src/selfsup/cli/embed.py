@@ -36,7 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--size", type=int, default=None, help="decode images to SIZE x SIZE")
+    p.add_argument(
+        "--size", type=int, default=None, help="decode images to SIZE x SIZE; text: max tokens"
+    )
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of each class in @val")
     p.add_argument("--no-labels", action="store_true", help="leave labels out of the output")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output in --out")

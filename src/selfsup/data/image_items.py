@@ -39,6 +39,7 @@ class ImageFileItems(ItemSource):
     ) -> None:
         super().__init__()
         self.root = os.path.abspath(root)
+        self._prefix = os.path.join(self.root, "")
         listing = scan_image_folder(self.root)
         keep = split_indices(listing.labels, split, val_fraction)
         self.paths = [listing.paths[i] for i in keep]
@@ -52,7 +53,12 @@ class ImageFileItems(ItemSource):
         return len(self.paths)
 
     def item_id(self, index: int) -> str:
-        return os.path.relpath(self.paths[index], self.root).replace(os.sep, "/")
+        path = self.paths[index]
+        if path.startswith(self._prefix):  # as the scan joined it: a slice, not a relpath
+            path = path[len(self._prefix) :]
+        else:
+            path = os.path.relpath(path, self.root)
+        return path.replace(os.sep, "/")
 
     def label(self, index: int) -> int:
         return self.labels[index]

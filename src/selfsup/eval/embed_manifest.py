@@ -41,11 +41,13 @@ class Manifest:
         overwrite: bool = False,
     ) -> Manifest:
         """The manifest to continue in ``out``, or a new one (written at once)."""
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out} is a file; give a folder")
         out.mkdir(parents=True, exist_ok=True)
-        existing = read_manifest(out) if (out / MANIFEST).exists() else None
         if overwrite:
             clear_output(out)
-        elif existing is not None:
+        elif (out / MANIFEST).exists():
+            existing = read_manifest(out)  # an unreadable one is refused; --overwrite replaces it
             _check_same(out, existing, checkpoint, source, output)
             remove_stale_temporaries(out)
             return cls(out, existing)

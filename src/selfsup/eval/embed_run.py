@@ -35,7 +35,7 @@ Encode = Callable[[torch.Tensor], torch.Tensor]
 class EmbedOptions:
     """How to embed: output ``format`` (parquet or npy), items per part, batching, device,
     whether to keep labels, whether to replace an existing output, and how often (seconds)
-    to print a progress line when not on a terminal."""
+    to print a progress line when not on a terminal (``tty``: None asks stderr)."""
 
     format: str = "parquet"
     part_size: int = 10_000
