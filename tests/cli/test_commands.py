@@ -28,6 +28,7 @@ def _required(command: str) -> list[str]:
         "pretrain": ["cfg.yaml"],
         "resume": ["runs/x"],
         "eval": ["knn", "--checkpoint", "x"],
+        "embed": ["--checkpoint", "x", "--data", "digits:test", "--out", "y"],
         "report": ["runs/x"],
         "visualize": ["attention", "--checkpoint", "x", "--data", "digits:test"],
         "generate": ["--checkpoint", "x"],

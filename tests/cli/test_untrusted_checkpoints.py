@@ -29,6 +29,7 @@ COMMANDS = {
     "visualize": ["visualize", "reconstruction", "--data", "digits:test"],
     "generate": ["generate", "--prompt", "x"],
     "export": ["export", "--format", "safetensors"],
+    "embed": ["embed", "--data", "digits:test"],
 }
 
 
@@ -43,6 +44,8 @@ def test_a_crafted_checkpoint_is_refused_and_its_payload_never_runs(
         argv = ["resume", str(bad_run), "train.max_steps=2"]
     else:
         argv = [*COMMANDS[command], "--checkpoint", str(bad_run)]
+    if command == "embed":
+        argv += ["--out", str(tmp_path / "embeddings")]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "refused checkpoint" in err, err

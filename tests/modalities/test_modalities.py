@@ -10,7 +10,13 @@ import torch
 
 from selfsup.augment.batch_crop import random_crop_flip
 from selfsup.backbones import create_backbone, list_backbones
-from selfsup.modalities import get_modality, list_modalities, modality_of, modality_of_backbone
+from selfsup.modalities import (
+    Modality,
+    get_modality,
+    list_modalities,
+    modality_of,
+    modality_of_backbone,
+)
 from selfsup.registry import ConfigError
 
 TINY_TEXT = {"dim": 16, "depth": 1, "heads": 2, "max_len": 8}
@@ -80,3 +86,22 @@ def test_a_mistyped_digits_split_names_the_real_ones() -> None:
     message = str(err.value)
     assert "train, test (also called val) and all" in message and "did you mean 'train'" in message
     assert len(image_dataset_from_spec("digits:test", None, 0.1)) == 450
+
+
+def test_embed_sources_come_from_the_encoders_modality(tmp_path: Path) -> None:
+    image = get_modality("image")
+    assert len(image.item_source("digits:test", create_backbone("resnet_tiny"), None, 0.1)) == 450
+    text = get_modality("text")
+    encoder = create_backbone("text_encoder_tiny", **text.tiny_backbone_args(), **TINY_TEXT)
+    lines = tmp_path / "notes.txt"
+    lines.write_text("a tiny corpus of letters and more words than eight\nwords\n")
+    source = text.item_source(str(lines), encoder, None, 0.1)
+    assert source[0]["item"]["input"].shape == (8,)  # type: ignore[index]  # encoder's max_len
+
+    class Silent(type(image)):  # type: ignore[misc]
+        """A modality (audio, say) that has no item source yet."""
+
+        item_source = Modality.item_source
+
+    with pytest.raises(ConfigError, match="Silent data cannot be embedded yet"):
+        Silent().item_source("x", create_backbone("resnet_tiny"), None, 0.1)

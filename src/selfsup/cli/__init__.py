@@ -1,4 +1,4 @@
-"""``selfsup`` command line: pretrain, resume, eval, report, visualize, generate, export,
+"""``selfsup`` command line: pretrain, resume, eval, embed, export, report, visualize, generate,
 quickstart, and registry listings.
 
 A command is a module here with one ``COMMAND`` (:class:`selfsup.cli.command.Command`); adding a
@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "pretrain",
     "resume",
     "eval",
+    "embed",
     "report",
     "visualize",
     "generate",
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfsup",
         description="Self-supervised representation learning: pretrain, resume, evaluate, "
-        "report, visualize, generate, export, quickstart, and list what is registered.",
+        "embed, export, report, visualize, generate, quickstart, and list what is registered.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"selfsup {__version__}")

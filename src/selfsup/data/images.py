@@ -133,7 +133,7 @@ class LazyImageDataset(Dataset["Item | None"]):
 
     def __getitem__(self, index: int) -> Item | None:
         try:
-            image = decode_image(_read(self.paths[index]), self.size, self.max_pixels)
+            image = decode_image_file(self.paths[index], self.size, self.max_pixels)
         except BadImage as bad:
             self.failures[index] = BAD_IMAGE_REASONS.index(bad.reason) + 1
             return None
@@ -202,10 +202,16 @@ def _decode_chunk(
     results: list[torch.Tensor | BadImage] = []
     for path in paths:
         try:
-            results.append(decode_image(_read(path), size, max_pixels))
+            results.append(decode_image_file(path, size, max_pixels))
         except BadImage as bad:
             results.append(bad)
     return results
+
+
+def decode_image_file(path: str, size: int | None, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+    """The ``uint8 [3, H, W]`` image in file ``path`` (see :func:`decode_image`); a file that
+    cannot be opened or decoded raises :class:`BadImage`."""
+    return decode_image(_read(path), size, max_pixels)
 
 
 def _read(path: str) -> bytes:

@@ -42,6 +42,15 @@ class TokenWindows(Dataset[dict[str, Any]]):
         return {"input": self.tokens[start : start + self.seq_len + 1], "label": -1}
 
 
+def sentence_row(tokenizer: TextTokenizer, ids: list[int], max_len: int) -> torch.Tensor:
+    """``[CLS] ids [SEP] [PAD]...`` as int64 ``[max_len]``, ``ids`` cut to fit: how every
+    sentence is read for evaluation and embedding."""
+    seq = [tokenizer.cls_id, *ids[: max_len - 2], tokenizer.sep_id]
+    row = torch.full((max_len,), tokenizer.pad_id, dtype=torch.int64)
+    row[: len(seq)] = torch.tensor(seq, dtype=torch.int64)
+    return row
+
+
 class TokenizedSentences(Dataset[dict[str, Any]]):
     """One padded row per text: ``[CLS] tokens [SEP] [PAD]...`` cut to ``max_len``."""
 
@@ -53,8 +62,7 @@ class TokenizedSentences(Dataset[dict[str, Any]]):
         self.tokenizer = tokenizer
         self.ids = torch.full((len(texts), max_len), tokenizer.pad_id, dtype=torch.int64)
         for row, ids in enumerate(tokenizer.encode_batch(texts)):
-            seq = [tokenizer.cls_id, *ids[: max_len - 2], tokenizer.sep_id]
-            self.ids[row, : len(seq)] = torch.tensor(seq)
+            self.ids[row] = sentence_row(tokenizer, ids, max_len)
         self.labels = torch.tensor(labels, dtype=torch.int64)
 
     def __len__(self) -> int:

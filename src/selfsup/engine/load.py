@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -28,6 +29,15 @@ def resolve_checkpoint(path: str | Path) -> Path:
     if not p.is_file():
         raise ConfigError(f"checkpoint not found: {p}")
     return p
+
+
+def checkpoint_sha256(path: str | Path) -> str:
+    """sha256 of a checkpoint file: what follows the weights, not the file's name."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_method(

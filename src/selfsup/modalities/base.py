@@ -1,9 +1,10 @@
 """The interface of a modality spec: everything that differs between images, text (and, next,
 audio) outside the backbones and methods themselves.
 
-A spec says what one dataset item holds and how items batch, how an evaluation set is named
-on the command line, what random view fine-tuning trains on, what a backbone factory needs
-beyond its config keys, and what tiny input exercises a backbone in tests. The engine, the
+A spec says what one dataset item holds and how items batch, how an evaluation set (and a
+source to embed, item by item) is named on the command line, what random view fine-tuning
+trains on, what a backbone factory needs beyond its config keys, and what tiny input exercises
+a backbone in tests. The engine, the
 evaluation code and the contract tests ask the spec of a backbone's ``modality`` instead of
 switching on its name.
 """
@@ -19,7 +20,9 @@ from torch.utils.data import Dataset
 
 from selfsup.backbones.base import Backbone
 from selfsup.data.collate import Batch, Item, collate
+from selfsup.data.item_sources import ItemSource
 from selfsup.data.skips import SkipLog
+from selfsup.registry import ConfigError
 
 
 class Modality(ABC):
@@ -44,6 +47,14 @@ class Modality(ABC):
     ) -> Dataset[Any]:
         """The labelled evaluation set a command-line ``spec`` names, readable by ``encoder``
         (``size``: a modality's length limit; ``val_fraction``: the ``@val`` share)."""
+
+    def item_source(
+        self, spec: str, encoder: Backbone, size: int | None, val_fraction: float
+    ) -> ItemSource:
+        """The items a command-line ``spec`` names, read one at a time by index so ``selfsup
+        embed`` streams them (``size``, ``val_fraction``: as :meth:`eval_dataset`). Default:
+        this modality cannot be embedded yet."""
+        raise ConfigError(f"{type(self).__name__} data cannot be embedded yet")
 
     @abstractmethod
     def finetune_view(

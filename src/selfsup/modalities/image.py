@@ -10,6 +10,8 @@ from torch.utils.data import Dataset
 from selfsup.augment.batch_crop import random_crop_flip
 from selfsup.backbones.base import Backbone
 from selfsup.data.eval_images import image_dataset_from_spec
+from selfsup.data.image_items import image_item_source
+from selfsup.data.item_sources import ItemSource
 from selfsup.modalities.base import Modality
 from selfsup.modalities.registry import register_modality
 
@@ -31,6 +33,12 @@ class ImageModality(Modality):
         """``digits:train|test``, a folder ``PATH[@train|val]`` or tar shards; ``size``: decode
         to ``size`` x ``size``."""
         return image_dataset_from_spec(spec, size, val_fraction)
+
+    def item_source(
+        self, spec: str, encoder: Backbone, size: int | None, val_fraction: float
+    ) -> ItemSource:
+        """``digits:SPLIT`` or a folder ``PATH[@train|val]``, decoded file by file."""
+        return image_item_source(spec, size, val_fraction)
 
     def finetune_view(
         self, x: torch.Tensor, crop_scale_min: float, flip: bool, generator: torch.Generator

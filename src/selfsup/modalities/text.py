@@ -11,6 +11,8 @@ from torch.utils.data import Dataset
 from selfsup.backbones.base import Backbone
 from selfsup.backbones.text import TextTransformer
 from selfsup.data.eval_text import text_dataset_from_spec
+from selfsup.data.item_sources import ItemSource
+from selfsup.data.text_items import text_item_source
 from selfsup.data.tokenizers import TextTokenizer, train_tokenizer
 from selfsup.modalities.base import Modality
 from selfsup.modalities.registry import register_modality
@@ -32,10 +34,15 @@ class TextModality(Modality):
     ) -> Dataset[Any]:
         """A labelled ``.tsv`` encoded with ``encoder``'s tokenizer; ``size``: max tokens (at
         most the encoder's ``max_len``)."""
-        tokenizer = getattr(encoder, "tokenizer", None)
-        limit = int(getattr(encoder, "max_len", 64))
-        tok = tokenizer if isinstance(tokenizer, TextTokenizer) else None
-        return text_dataset_from_spec(spec, tok, min(size or limit, limit))
+        tok, max_len = _tokenizer_and_length(encoder, size)
+        return text_dataset_from_spec(spec, tok, max_len)
+
+    def item_source(
+        self, spec: str, encoder: Backbone, size: int | None, val_fraction: float
+    ) -> ItemSource:
+        """Lines of a ``.txt`` file (or a folder of them) or rows of a ``.tsv``, each encoded
+        with ``encoder``'s tokenizer when read; ``size``: as :meth:`eval_dataset`."""
+        return text_item_source(spec, *_tokenizer_and_length(encoder, size))
 
     def finetune_view(
         self, x: torch.Tensor, crop_scale_min: float, flip: bool, generator: torch.Generator
@@ -69,3 +76,12 @@ class TextModality(Modality):
         tok = backbone.tokenizer
         low = max(tok.special_ids) + 1
         return torch.randint(low, tok.vocab_size, (batch, size), generator=generator)
+
+
+def _tokenizer_and_length(encoder: Backbone, size: int | None) -> tuple[TextTokenizer | None, int]:
+    """The encoder's tokenizer (None if it has none) and the row length: ``size`` tokens, at
+    most the encoder's ``max_len``."""
+    tokenizer = getattr(encoder, "tokenizer", None)
+    limit = int(getattr(encoder, "max_len", 64))
+    tok = tokenizer if isinstance(tokenizer, TextTokenizer) else None
+    return tok, min(size or limit, limit)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +55,7 @@ class EvalContext:
     def checkpoint_hash(self) -> str:
         """sha256 of the checkpoint file: the cache follows the weights, not the file name."""
         if self._ckpt_hash is None:
-            digest = hashlib.sha256()
-            with self.ckpt.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            self._ckpt_hash = digest.hexdigest()
+            from selfsup.engine.load import checkpoint_sha256
+
+            self._ckpt_hash = checkpoint_sha256(self.ckpt)
         return self._ckpt_hash
