@@ -12,6 +12,7 @@ import pytest
 
 from selfsup.engine import module as module_module
 from selfsup.engine import run as run_module
+from selfsup.engine import run_length as run_length_module
 from selfsup.engine.progress import ProgressClock
 
 # (trainer, module, outputs or optimizer) -> the value to record, or None to record nothing.
@@ -96,6 +97,7 @@ def fake_run_clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     monkeypatch.setattr(module_module, "ProgressClock", clock)
     monkeypatch.setattr(module_module, "clock_now", fake)
     monkeypatch.setattr(run_module, "clock_now", fake)
+    monkeypatch.setattr(run_length_module, "clock_now", fake)
     return fake
 
 

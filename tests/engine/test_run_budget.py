@@ -111,7 +111,7 @@ def test_progress_lines_and_the_closing_line_when_output_is_redirected(
 
 @pytest.mark.slow
 def test_the_command_ends_within_its_time_budget(tmp_path: Path) -> None:
-    budget = 30.0
+    budget = 40.0
     cmd = [sys.executable, "-m", "selfsup.cli", "pretrain", "configs/quickstart-digits.yaml"]
     overrides = [
         f"train.max_minutes={budget / 60}",
@@ -128,5 +128,5 @@ def test_the_command_ends_within_its_time_budget(tmp_path: Path) -> None:
     )
     wall = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "time budget of 0.5 min reached" in done.stderr
+    assert "time budget of 0.666667 min reached" in done.stderr
     assert wall <= 1.1 * budget + 2.0, (wall, done.stderr[-2000:])  # + interpreter start, exit

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from selfsup import __version__
 from selfsup.cli.command import Command
 from selfsup.cli.logs import configure_logging
 from selfsup.engine.quiet import quiet_lightning
@@ -42,6 +41,15 @@ def commands() -> list[Command]:
     return [importlib.import_module(f"selfsup.cli.{name}").COMMAND for name in COMMAND_MODULES]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("selfsup")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``selfsup`` command."""
     parser = argparse.ArgumentParser(
@@ -50,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "embed, export, report, visualize, generate, quickstart, and list what is registered.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("--version", action="version", version=f"selfsup {__version__}")
+    parser.add_argument("--version", action="version", version=f"selfsup {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in commands():
         command.register(sub)
