@@ -99,7 +99,7 @@ def test_progress_lines_and_the_closing_line_when_output_is_redirected(
     cfg = load_config(None, [*overrides, "train.max_epochs=2", "optim.warmup_epochs=0"])
     with caplog.at_level(logging.INFO, logger="selfsup"):
         result = pretrain(cfg, run_dir=tmp_path / "run")
-    lines = [line for line in capsys.readouterr().err.splitlines() if "step " in line]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "% · step " in line]
     # captured stderr is not a terminal: a plain line at every tenth of the 42 steps
     assert 9 <= len(lines) <= 12, lines
     assert "epoch 1/2" in lines[0] and "epoch 2/2" in lines[-1] and "step 42/42" in lines[-1]

@@ -33,6 +33,7 @@ from selfsup.engine.precision import resolve_precision
 from selfsup.engine.progress import clock_now
 from selfsup.engine.quiet import ensure_selfsup_lines, quiet_lightning
 from selfsup.engine.resume_point import remove_stale_temp_files, resume_checkpoint
+from selfsup.engine.resume_policy import check_resume_overrides, warn_world_change
 from selfsup.engine.run_length import closing, finished, length, total_steps_of, warmup_steps
 from selfsup.engine.run_progress import RunProgress
 from selfsup.engine.runinfo import update_run_json, write_run_json
@@ -108,7 +109,8 @@ def _pretrain(
     if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
         whiten_stem(method, train_set, cfg.train.whiten_stem_images, cfg.train.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run_dir / "config.yaml")
+    if ckpt_path is None:  # a resume rewrites its records only once training restarted
+        save_config(cfg, run_dir / "config.yaml")
     precision = resolve_precision(cfg.train.precision, cfg.train.accelerator)
     datamodule = SSLDataModule(
         train_set,
@@ -163,21 +165,23 @@ def _pretrain(
     )
     module.run_config = cfg.to_dict()
     module.launched_at, module.exit_seconds = started_at, exit_seconds
-    if trainer.is_global_zero:
-        write_run_json(
-            run_dir,
-            cfg.to_dict(),
-            {
-                "precision": precision,
-                "world_size": world,
-                "global_batch": global_batch,
-                "lr": lr,
-                "total_steps": total_steps,
-                "warmup_steps": warmup,
-                "train_samples": len(train_set) if hasattr(train_set, "__len__") else None,
-                "resumed_from": str(ckpt_path) if ckpt_path else None,
-            },
-        )
+    records = {
+        "precision": precision,
+        "world_size": world,
+        "global_batch": global_batch,
+        "lr": lr,
+        "total_steps": total_steps,
+        "warmup_steps": warmup,
+        "train_samples": length(train_set) or None,
+        "resumed_from": str(ckpt_path) if ckpt_path else None,
+    }
+    if ckpt_path is not None and trainer.is_global_zero:
+        warn_world_change(run_dir, world, global_batch)
+    write = RunRecords(cfg, run_dir, records)
+    if ckpt_path is None:
+        write.now(trainer)
+    else:
+        trainer.callbacks.append(write)  # type: ignore[attr-defined]
     _fit(trainer, module, datamodule, ckpt_path, run_dir)
     if trainer.is_global_zero:
         knn_seconds = knn.seconds if knn is not None else 0.0
@@ -194,6 +198,22 @@ def _pretrain(
         knn_history=knn.history if knn is not None else [],
         is_global_zero=trainer.is_global_zero,
     )
+
+
+class RunRecords(L.Callback):
+    """Writes ``config.yaml`` and ``run.json``: at once for a new run, and for a resume only
+    when training has restarted, so a resume that fails leaves the records as they were."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, records: dict[str, Any]) -> None:
+        self.cfg, self.run_dir, self.records = cfg, run_dir, records
+
+    def now(self, trainer: L.Trainer) -> None:
+        save_config(self.cfg, self.run_dir / "config.yaml")
+        if trainer.is_global_zero:
+            write_run_json(self.run_dir, self.cfg.to_dict(), self.records)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.now(trainer)
 
 
 def _starting_checkpoint(run_dir: Path, resume: bool) -> Path | None:
@@ -266,6 +286,7 @@ def resume_run(
     """Continue a run from its directory (its saved config, plus optional overrides)."""
     run_dir = Path(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
+    check_resume_overrides(load_config(run_dir / "config.yaml"), cfg)
     return pretrain(
         cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks, started_at=started_at
     )
