@@ -62,7 +62,10 @@ def test_ivf_is_trained_with_4_sqrt_n_lists_and_fills_in_chunks() -> None:
         index.add(part)
     assert len(index) == len(bank)
     _, idx = index.search(queries, 10)
-    assert overlap(idx, knn_neighbors(bank, queries, 10)[1]) > 0.9
+    exact = knn_neighbors(bank, queries, 10)[1]
+    assert overlap(idx, exact) > 0.9
+    index.nprobe = 10**6  # clamped to every list: exact
+    assert index.nprobe == 250 and overlap(index.search(queries, 10)[1], exact) > 0.999
 
 
 def test_unfound_slots_are_marked_and_do_not_vote() -> None:

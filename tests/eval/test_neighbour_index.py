@@ -18,6 +18,7 @@ from selfsup.eval.neighbour_index import (
     IndexOptions,
     build_index,
     choose_kind,
+    ivf_build_queries,
 )
 from selfsup.registry import ConfigError
 
@@ -45,11 +46,18 @@ def random_bank(n: int = 300, q: int = 40, d: int = 12, seed: int = 0):
         (100_000, EXACT_MAX_PAIRS // 100_000, "exact"),  # right at the threshold
         (100_000, EXACT_MAX_PAIRS // 100_000 + 1, "faiss-flat"),
         (1_000_000, FLAT_MAX_PAIRS // 1_000_000, "faiss-flat"),
-        (1_000_000, FLAT_MAX_PAIRS // 1_000_000 + 1, "faiss-ivf"),
+        (1_000_000, 100_000, "faiss-ivf"),
+        (100_000_000, FLAT_MAX_PAIRS // 100_000_000 + 1, "faiss-flat"),  # too few to train IVF
     ],
 )
 def test_auto_picks_by_bank_times_queries(bank: int, queries: int, expected: str) -> None:
     assert choose_kind("auto", bank, queries) == expected
+
+
+def test_ivf_build_cost_in_flat_queries() -> None:
+    # 10 k-means rounds over 40 points per list + one assignment per vector, nlist = 4 sqrt(N).
+    assert ivf_build_queries(1_000_000) == pytest.approx(6400 + 4000)
+    assert ivf_build_queries(1_000_000, nlist=1000) == pytest.approx(400 + 1000)
 
 
 @needs_faiss

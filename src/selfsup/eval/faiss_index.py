@@ -75,12 +75,23 @@ class FaissIVFIndex(_FaissIndex):
     def __init__(self, dim: int, nlist: int, nprobe: int = 32, seed: int = 0) -> None:
         super().__init__(dim)
         faiss = import_faiss(self.kind)
-        self.nlist, self.nprobe, self.seed = nlist, min(nprobe, nlist), seed
+        self.nlist, self.seed = nlist, seed
         self._quantizer = faiss.IndexFlatIP(dim)  # the index uses it; keep it alive
         self._index = faiss.IndexIVFFlat(self._quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         self._index.cp.spherical = True  # centroids on the unit sphere, like the data
         self._index.cp.seed = seed
-        self._index.nprobe = self.nprobe
+        self.nprobe = nprobe
+
+    @property
+    def nprobe(self) -> int:
+        """Lists searched per query (at most ``nlist``); may change between searches."""
+        return int(self._index.nprobe)
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        if value < 1:
+            raise ValueError(f"nprobe must be >= 1, got {value}")
+        self._index.nprobe = min(value, self.nlist)
 
     def train(self, sample: torch.Tensor) -> None:
         """k-means on at most ``40 × nlist`` rows of ``sample`` (chosen with ``seed``)."""

@@ -7,7 +7,8 @@ Kinds (cosine similarity throughout; vectors are L2-normalised on the way in):
 - ``faiss-flat``: faiss ``IndexFlatIP``; exact as well (ties aside), CPU.
 - ``faiss-ivf``: faiss ``IndexIVFFlat``, ``nlist ≈ 4·√N`` lists trained by k-means on a sample,
   ``nprobe`` lists searched per query; approximate, much faster on big banks.
-- ``faiss``: faiss-flat up to ``flat_max_pairs`` bank × query pairs, faiss-ivf beyond.
+- ``faiss``: faiss-flat up to ``flat_max_pairs`` bank × query pairs, faiss-ivf beyond (if
+  there are enough queries to repay its training, :func:`ivf_build_queries`).
 - ``auto``: exact up to ``exact_max_pairs`` pairs, then as ``faiss``; without faiss installed
   it stays exact and says so in one info line.
 
@@ -32,8 +33,8 @@ logger = logging.getLogger("selfsup.eval")
 INDEX_KINDS = ("exact", "auto", "faiss", "faiss-flat", "faiss-ivf")
 # About 5 s of exact torch search at D=512 on 2 Zen 3 cores (BENCHMARKS.md, bench_index.py).
 EXACT_MAX_PAIRS = 1_000_000_000
-# Beyond this many pairs an IVF index's k-means training (a few thousand flat queries' worth)
-# is repaid many times over by searching ~nprobe/nlist of the bank.
+# Beyond this many pairs an IVF index's k-means training and list assignment (~10,000 flat
+# queries' worth at N = 1M) is repaid by searching ~nprobe/nlist of the bank per query.
 FLAT_MAX_PAIRS = 10_000_000_000
 INSTALL_HINT = "pip install selfsup[faiss]"
 
@@ -88,8 +89,24 @@ def choose_kind(index: str | IndexOptions, bank_size: int, num_queries: int) -> 
     else:
         import_faiss(kind)  # asked for by name: say what is missing before any work
     if kind == "faiss":
-        return "faiss-flat" if pairs <= options.flat_max_pairs else "faiss-ivf"
+        ivf_pays = num_queries > 2 * ivf_build_queries(bank_size, options.nlist)
+        return "faiss-ivf" if pairs > options.flat_max_pairs and ivf_pays else "faiss-flat"
     return kind
+
+
+def ivf_build_queries(bank_size: int, nlist: int | None = None) -> float:
+    """How many flat-scan queries an IVF index's building costs, in multiply-adds.
+
+    faiss trains 10 k-means iterations on 40 points per list (``400·nlist²`` dot products)
+    and assigns every vector to a list (``N·nlist``); one flat query is ``N`` dot products.
+    With ``nlist = 4·√N`` that is ``6400 + 4·√N`` queries: below about twice that, scanning
+    the whole bank is cheaper whatever its size.
+    """
+    if nlist is None:
+        from selfsup.eval.faiss_index import default_nlist
+
+        nlist = default_nlist(bank_size)
+    return 400 * nlist**2 / max(bank_size, 1) + nlist
 
 
 class NeighbourIndex(ABC):
