@@ -51,7 +51,7 @@ def recall(found: torch.Tensor, exact: torch.Tensor) -> float:
     return hits / exact.numel()
 
 
-def timed(fn, *args):  # type: ignore[no-untyped-def]
+def timed(fn, *args):
     """``fn(*args)`` and the seconds it took."""
     t0 = time.perf_counter()
     out = fn(*args)
@@ -81,9 +81,9 @@ def speed(bank_size: int, queries: int, dim: int, rounds: int) -> None:
     sk = NearestNeighbors(n_neighbors=K, metric="cosine", algorithm="brute").fit(bank.numpy())
     t_sk = time.perf_counter() - t0
 
-    def ivf_search(nprobe: int):  # type: ignore[no-untyped-def]
+    def ivf_search(nprobe: int):
         def run() -> torch.Tensor:
-            ivf.nprobe = nprobe  # type: ignore[attr-defined]
+            ivf.nprobe = nprobe
             return ivf.search(q, K)[1]
 
         return run
@@ -92,7 +92,7 @@ def speed(bank_size: int, queries: int, dim: int, rounds: int) -> None:
         "exact torch (selfsup)": (0.0, lambda: knn_neighbors(bank, q, K)[1]),
         "faiss-flat": (t_flat, lambda: flat.search(q, K)[1]),
         **{
-            f"faiss-ivf (nlist {ivf.nlist}, nprobe {p})": (t_ivf, ivf_search(p))  # type: ignore[attr-defined]
+            f"faiss-ivf (nlist {ivf.nlist}, nprobe {p})": (t_ivf, ivf_search(p))
             for p in (8, 32, 128)
         },
         "scikit-learn brute cosine": (
@@ -135,8 +135,8 @@ def cifar_features(root: str, cache_dir: Path | None) -> dict[str, tuple[Feature
         feats, t = timed(extract_features, encode, data, 512, "cpu", cache_dir, key)
         print(f"{split}: {len(feats):,} images, resnet_tiny features in {t:.0f} s", flush=True)
         out["resnet_tiny (random init)"].append(feats)
-        pixels = data.images.flatten(1).float()  # type: ignore[attr-defined]
-        out["raw pixels"].append(Features(pixels, data.labels))  # type: ignore[attr-defined]
+        pixels = data.images.flatten(1).float()
+        out["raw pixels"].append(Features(pixels, data.labels))
     return {name: (f[0], f[1]) for name, f in out.items()}
 
 
@@ -154,10 +154,10 @@ def cifar(root: str, cache_dir: Path | None) -> None:
               f"| {100 * top1:.2f}% |", flush=True)  # fmt: skip
         index, t_build = built("faiss-ivf", train.features)
         for nprobe in (1, 4, 8, 16, 32, 64):
-            index.nprobe = nprobe  # type: ignore[attr-defined]
+            index.nprobe = nprobe
             (_, idx), t_search = timed(index.search, test.features, K)
             top1 = knn_evaluate(train, test, k=K, index=index).top1
-            print(f"| {name} | {shape} | faiss-ivf (nlist {index.nlist}) | {nprobe} "  # type: ignore[attr-defined]
+            print(f"| {name} | {shape} | faiss-ivf (nlist {index.nlist}) | {nprobe} "
                   f"| {t_build:.2f} | {t_search:.2f} | {recall(idx, exact):.3f} "
                   f"| {100 * top1:.2f}% |", flush=True)  # fmt: skip
 
@@ -179,7 +179,7 @@ def million_child(kind: str, queries: int, rows: int) -> None:
     index = create_index(kind, MILLION_DIM, rows, IndexOptions(kind))
     t0 = time.perf_counter()
     if kind == "faiss-ivf":  # a training sample from the first chunks, then dropped
-        need = 40 * index.nlist  # type: ignore[attr-defined]
+        need = 40 * index.nlist
         sample = torch.cat(
             [
                 c

@@ -31,10 +31,13 @@ from selfsup.registry import ConfigError
 logger = logging.getLogger("selfsup.eval")
 
 INDEX_KINDS = ("exact", "auto", "faiss", "faiss-flat", "faiss-ivf")
-# About 5 s of exact torch search at D=512 on 2 Zen 3 cores (BENCHMARKS.md, bench_index.py).
+# 50,000 x 20,000: ~20 s of exact torch search at D=512 on 2 loaded Zen 3 cores, where faiss's
+# flat scan is no faster (BENCHMARKS.md, benchmarks/bench_index.py); results stay bit-identical
+# to the exact path for every evaluation set up to that size.
 EXACT_MAX_PAIRS = 1_000_000_000
-# Beyond this many pairs an IVF index's k-means training and list assignment (~10,000 flat
-# queries' worth at N = 1M) is repaid by searching ~nprobe/nlist of the bank per query.
+# Beyond this many pairs (and with more queries than ivf_build_queries), IVF's k-means and list
+# assignment are repaid by scanning ~nprobe/nlist of the bank per query: at 1M x 10k x 128 it
+# already took 33 s against flat's 57 s.
 FLAT_MAX_PAIRS = 10_000_000_000
 INSTALL_HINT = "pip install selfsup[faiss]"
 
@@ -89,7 +92,7 @@ def choose_kind(index: str | IndexOptions, bank_size: int, num_queries: int) -> 
     else:
         import_faiss(kind)  # asked for by name: say what is missing before any work
     if kind == "faiss":
-        ivf_pays = num_queries > 2 * ivf_build_queries(bank_size, options.nlist)
+        ivf_pays = num_queries > ivf_build_queries(bank_size, options.nlist)
         return "faiss-ivf" if pairs > options.flat_max_pairs and ivf_pays else "faiss-flat"
     return kind
 
@@ -99,8 +102,9 @@ def ivf_build_queries(bank_size: int, nlist: int | None = None) -> float:
 
     faiss trains 10 k-means iterations on 40 points per list (``400·nlist²`` dot products)
     and assigns every vector to a list (``N·nlist``); one flat query is ``N`` dot products.
-    With ``nlist = 4·√N`` that is ``6400 + 4·√N`` queries: below about twice that, scanning
-    the whole bank is cheaper whatever its size.
+    With ``nlist = 4·√N`` that is ``6400 + 4·√N`` queries; with fewer, scanning the whole
+    bank is cheaper whatever its size. (Measured at 1M x 128 the build took what 5,900 flat
+    queries take, so the estimate errs towards flat.)
     """
     if nlist is None:
         from selfsup.eval.faiss_index import default_nlist
