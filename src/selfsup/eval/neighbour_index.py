@@ -82,7 +82,7 @@ def choose_kind(index: str | IndexOptions, bank_size: int, num_queries: int) -> 
             return "exact"
         if not faiss_installed():
             logger.info(
-                "faiss is not installed: searching %d x %d exactly in torch (%s is faster)",
+                "faiss is not installed, so the %d x %d search runs exactly in torch (faster: %s)",
                 bank_size,
                 num_queries,
                 INSTALL_HINT,
