@@ -34,7 +34,7 @@ def test_overrides_that_change_what_trained_are_refused() -> None:
 def test_a_refused_resume_leaves_the_records_as_they_were(tmp_path: Path) -> None:
     run = pretrain(load_config(None, BASE), run_dir=tmp_path / "run").run_dir
     config, info = (run / "config.yaml").read_text(), (run / "run.json").read_text()
-    with pytest.raises(ConfigError, match="optim.base_lr"):
+    with pytest.raises(ConfigError, match=r"optim\.base_lr"):
         resume_run(run, ["optim.base_lr=1e8"])
     assert (run / "config.yaml").read_text() == config
     assert (run / "run.json").read_text() == info
