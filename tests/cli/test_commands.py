@@ -31,6 +31,7 @@ def _required(command: str) -> list[str]:
         "report": ["runs/x"],
         "visualize": ["attention", "--checkpoint", "x", "--data", "digits:test"],
         "generate": ["--checkpoint", "x"],
+        "shards": ["make", "folder", "--out", "dir"],
     }.get(command, [])
 
 

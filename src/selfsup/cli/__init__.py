@@ -1,5 +1,5 @@
-"""``selfsup`` command line: pretrain, resume, eval, report, visualize, generate, quickstart, and
-registry listings.
+"""``selfsup`` command line: pretrain, resume, eval, report, visualize, generate, quickstart,
+shards, and registry listings.
 
 A command is a module here with one ``COMMAND`` (:class:`selfsup.cli.command.Command`); adding a
 command is one module plus its name in ``COMMAND_MODULES``.
@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "visualize",
     "generate",
     "quickstart",
+    "shards",
     "methods",
     "backbones",
 )
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfsup",
         description="Self-supervised representation learning: pretrain, resume, evaluate, "
-        "report, visualize, generate, quickstart, and list what is registered.",
+        "report, visualize, generate, quickstart, make tar shards, and list what is registered.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -97,7 +97,7 @@ class LazyImageDataset(Dataset["Item | None"]):
 
     def __getitem__(self, index: int) -> Item | None:
         try:
-            image = decode_image(_read(self.paths[index]), self.size, self.max_pixels)
+            image = decode_image(read_image_file(self.paths[index]), self.size, self.max_pixels)
         except BadImage as bad:
             self.failures[index] = BAD_IMAGE_REASONS.index(bad.reason) + 1
             return None
@@ -166,13 +166,14 @@ def _decode_chunk(
     results: list[torch.Tensor | BadImage] = []
     for path in paths:
         try:
-            results.append(decode_image(_read(path), size, max_pixels))
+            results.append(decode_image(read_image_file(path), size, max_pixels))
         except BadImage as bad:
             results.append(bad)
     return results
 
 
-def _read(path: str) -> bytes:
+def read_image_file(path: str) -> bytes:
+    """The bytes of ``path``; a file that cannot be read raises BadImage("unreadable")."""
     try:
         with open(path, "rb") as file:
             return file.read()

@@ -1,14 +1,19 @@
-"""Training data for the engine: a resumable sampler over an in-memory or lazy dataset."""
+"""Training data for the engine: a resumable sampler over an in-memory or lazy dataset, or a
+stream (tar shards) that resumes itself from the batch count."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
+from selfsup.data.shard_resume import ResumableStream
 from selfsup.engine.sampler import ResumableSampler
+
+log = logging.getLogger("selfsup.engine")
 
 
 class SSLDataModule(L.LightningDataModule):
@@ -48,6 +53,7 @@ class SSLDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
         )
         if isinstance(self.dataset, IterableDataset):
+            self._prepare_stream(world)
             # Fresh workers each epoch, so they see the shard order set by set_epoch.
             return DataLoader(self.dataset, **{**kwargs, "persistent_workers": False})
         self.sampler = ResumableSampler(
@@ -65,10 +71,37 @@ class SSLDataModule(L.LightningDataModule):
             self._resume = None
         return DataLoader(self.dataset, sampler=self.sampler, **kwargs)
 
+    def _prepare_stream(self, world: int) -> None:
+        """Placeholders on for a resumable stream; on a resume, continue its epoch mid-way if
+        the DataLoader splits it as before (same ranks, workers and batch size)."""
+        stream = self.dataset if isinstance(self.dataset, ResumableStream) else None
+        if stream is not None:
+            stream.placeholders = True
+        if self._resume is None:
+            return
+        state, self._resume = self._resume, None
+        epoch, batches = state["epoch"], state["batches"]
+        now = {"world_size": world, "num_workers": self.num_workers, "batch_size": self.batch_size}
+        changed = [f"{k} {state.get(k, v)} -> {v}" for k, v in now.items() if state.get(k, v) != v]
+        if stream is None or changed:
+            why = ", ".join(changed) if changed else "this source cannot skip what it delivered"
+            log.warning("resumed epoch %d starts its data stream again (%s)", epoch, why)
+            if stream is not None:
+                stream.set_epoch(epoch)
+            return
+        if not stream.resume(epoch, batches, self.batch_size, self.num_workers):
+            stream.set_epoch(epoch + 1)  # saved at the end of an epoch: the next one starts fresh
+
     def state_dict(self) -> dict[str, Any]:
         trainer: Any = self.trainer
         progress = trainer.fit_loop.epoch_loop.batch_progress.current
-        return {"epoch": trainer.current_epoch, "batches": progress.processed}
+        return {
+            "epoch": trainer.current_epoch,
+            "batches": progress.processed,
+            "world_size": trainer.world_size,
+            "num_workers": self.num_workers,
+            "batch_size": self.batch_size,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._resume = {"epoch": int(state_dict["epoch"]), "batches": int(state_dict["batches"])}
+        self._resume = {k: int(v) for k, v in state_dict.items()}
