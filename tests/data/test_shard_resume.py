@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from torch.utils.data import DataLoader
@@ -110,13 +111,13 @@ def test_replay_reads_headers_not_images(tmp_path: Path, monkeypatch: pytest.Mon
     make_shards(tmp_path)
     straight = batches(dataset(tmp_path, None, None), workers=0)
     reads = []
-    real = shard_tar._read
+    real = shard_tar._read_exact
 
-    def counting_read(tar, member):  # type: ignore[no-untyped-def]
-        reads.append(member.name)
-        return real(tar, member)
+    def counting_read(file: BinaryIO, size: int) -> bytes:
+        reads.append(size)
+        return real(file, size)
 
-    monkeypatch.setattr(shard_tar, "_read", counting_read)
+    monkeypatch.setattr(shard_tar, "_read_exact", counting_read)
     resumed = dataset(tmp_path, None, None)
     resumed.resume(2, 10, BATCH, 0)
     assert batches(resumed, workers=0) == straight[10:]
