@@ -1,4 +1,5 @@
-"""The training DataModule hands a shard stream its resume point, or says why it cannot."""
+"""The training DataModule tells a shard stream how it is batched and hands it its resume
+point, or says why it cannot."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ def stream(root: Path) -> TarShardDataset:
 STATE = {"epoch": 2, "batches": 3, "world_size": 1, "num_workers": 2, "batch_size": 2}
 
 
-def test_a_stream_gets_placeholders_and_its_resume_point(tmp_path: Path) -> None:
+def test_a_stream_gets_its_batching_and_its_resume_point(tmp_path: Path) -> None:
     dataset = stream(tmp_path)
     module = SSLDataModule(dataset, batch_size=2, num_workers=2, seed=0, collate_fn=collate)
+    assert module.batches_per_epoch(1) == 6  # 2 workers x 6 samples: 3 batches each
+    assert module.batches_per_epoch(2) == 2  # 4 consumers x 3 samples: 1 batch each, 2 a rank
     module.train_dataloader()
     assert dataset.placeholders and dataset._resume is None
     module.load_state_dict(STATE)

@@ -1,4 +1,5 @@
-"""``index.json``: what a folder of shards holds (class names, shard names, sample counts).
+"""``index.json``: what a folder of shards holds (class names, shard names, sample counts);
+and the shard list and sample counts a reader takes from a path, with or without an index.
 
 ``selfsup shards make`` writes it last, atomically, so its presence means every shard it lists
 was written whole. Readers take the shard list of a folder from it (so stray ``.tar`` files
@@ -8,6 +9,7 @@ The file is untrusted input: it is plain JSON, checked field by field.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selfsup.data.shard_tar import count_samples
 from selfsup.data.shard_writer import ShardInfo
 
 INDEX_NAME = "index.json"
@@ -104,3 +107,68 @@ def _parse(raw: Any) -> ShardIndex:
 
 def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def resolve_shards(shards: str | list[str]) -> list[str]:
+    """Expand directories, globs and files to a sorted list of shard paths.
+
+    A directory with an ``index.json`` gives the shards it lists (a listed shard that is
+    missing is an error), else all its ``*.tar``. Sorted so every rank and worker sees the same
+    list.
+    """
+    specs = [shards] if isinstance(shards, str) else list(shards)
+    found: set[str] = set()
+    for spec in specs:
+        spec = os.path.expanduser(str(spec))
+        if os.path.isdir(spec):
+            found.update(_folder_shards(spec))
+        elif glob.has_magic(spec):
+            found.update(glob.glob(spec))
+        elif os.path.isfile(spec):
+            found.add(spec)
+    if not found:
+        raise ValueError(f"no .tar shards found at {shards}")
+    return sorted(found)
+
+
+def _folder_shards(folder: str) -> list[str]:
+    index = read_index(folder)
+    if index is None:
+        return glob.glob(os.path.join(folder, "*.tar"))
+    paths = [os.path.join(folder, shard.name) for shard in index.shards]
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} of the {len(paths)} shards listed in {folder}/index.json are "
+            f"missing (first: {missing[0]}); rerun 'selfsup shards make' or restore them"
+        )
+    return paths
+
+
+def shard_sample_counts(paths: list[str]) -> dict[str, int]:
+    """Samples per shard: from the folder's ``index.json`` where it lists the shard with its
+    current size, else counted from the shard's headers."""
+    counts: dict[str, int] = {}
+    indexes: dict[str, dict[str, tuple[int, int]]] = {}
+    for path in paths:
+        folder, name = os.path.split(path)
+        if folder not in indexes:
+            try:
+                index = read_index(folder or ".")
+            except ValueError:
+                index = None
+            entries = index.shards if index is not None else []
+            indexes[folder] = {s.name: (s.samples, s.bytes) for s in entries}
+        known = indexes[folder].get(name)
+        if known is not None and _size(path) == known[1]:
+            counts[path] = known[0]
+        else:
+            counts[path] = count_samples(path)
+    return counts
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1

@@ -27,9 +27,7 @@ epoch after the batches a DataLoader already delivered (docs/shards.md has the d
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -39,13 +37,12 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from selfsup.data.collate import Item
 from selfsup.data.decode import MAX_PIXELS, BadImage, decode_image
-from selfsup.data.shard_index import read_index
-from selfsup.data.shard_resume import delivered_batches, owned_samples
+from selfsup.data.shard_index import resolve_shards, shard_sample_counts
+from selfsup.data.shard_plan import Batching, delivered_batches, epoch_length, rank_batches
 from selfsup.data.shard_tar import (
     UNREADABLE_SHARD,
     Sample,
     Stride,
-    count_samples,
     member_data,
     read_shard,
 )
@@ -104,6 +101,9 @@ class TarShardDataset(IterableDataset["Item | None"]):
         self._explicit = None if rank is None or world_size is None else (rank, world_size)
         self._dist = _dist_rank_world()
         self._resume: _ResumePoint | None = None
+        self._batching: Batching | None = None
+        self._counts: dict[str, int] = {}
+        self._fixed_length: int | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Use ``epoch``'s shard order (and shuffle-buffer seed) from the next iteration on; a
@@ -113,28 +113,47 @@ class TarShardDataset(IterableDataset["Item | None"]):
         self.epoch = epoch
         self._dist = _dist_rank_world() or self._dist
 
-    def resume(self, epoch: int, batches: int, batch_size: int, num_workers: int) -> bool:
-        """Continue ``epoch`` after the first ``batches`` batches that a DataLoader with
-        ``batch_size``, ``num_workers`` and ``drop_last=True`` delivered on this rank.
+    def set_batching(self, batching: Batching) -> None:
+        """Batch as a DataLoader with ``batching`` does: from now on every rank's epoch is
+        :meth:`batches_per_epoch` batches (each worker stops at its share), unusable samples
+        keep their places (``placeholders``), and :meth:`resume` can place a stream.
+
+        Reads the sample counts once (from ``index.json``, else from the shard headers).
+        """
+        if self._explicit is not None and self._explicit[1] != batching.world_size:
+            raise ValueError(
+                f"batching for {batching.world_size} ranks, dataset of {self._explicit[1]}"
+            )
+        self._batching = batching
+        self.placeholders = True
+        self._counts = shard_sample_counts(self.shards)
+        self._fixed_length = None
+        if batching.epochs:  # one length for all epochs, so a schedule can count on it
+            self._fixed_length = min(self._length(e, batching) for e in range(batching.epochs))
+
+    def batches_per_epoch(self) -> int:
+        """Batches each rank delivers in the current epoch (the same for every epoch when
+        :meth:`set_batching` knew the epoch count)."""
+        batching = self._need_batching("batches_per_epoch")
+        if self._fixed_length is not None:
+            return self._fixed_length
+        return self._length(self.epoch, batching)
+
+    def resume(self, epoch: int, batches: int) -> bool:
+        """Continue ``epoch`` after the first ``batches`` batches this rank's DataLoader
+        delivered (batched as :meth:`set_batching` says).
 
         The next pass skips, per consumer, the samples those batches held, without decoding
         them (only shard headers are read), and keeps the order batches would have come in.
-        Needs ``placeholders``. Returns False when those batches were the whole epoch.
+        Returns False when those batches were the whole epoch.
         """
-        if not self.placeholders:
-            raise ValueError("resume needs placeholders=True: skipped samples must keep places")
+        batching = self._need_batching("resume")
         self.set_epoch(epoch)
-        rank, world = self._rank_world()
-        workers = max(1, num_workers)
-        order = self.shard_order()
-        counts = shard_sample_counts(order)
-        per_consumer = [counts[path] for path in order]
-        owned = [
-            owned_samples(per_consumer, rank * workers + w, world * workers) for w in range(workers)
-        ]
-        done, rotation = delivered_batches([n // batch_size for n in owned], batches)
-        self._resume = _ResumePoint(epoch, workers, [d * batch_size for d in done], rotation)
-        return any(d < n // batch_size for d, n in zip(done, owned, strict=True))
+        limits = self._worker_batches(epoch, batching)
+        done, rotation = delivered_batches(limits, batches)
+        consumed = [d * batching.batch_size for d in done]
+        self._resume = _ResumePoint(epoch, batching.workers, consumed, rotation)
+        return any(d < n for d, n in zip(done, limits, strict=True))
 
     def __iter__(self) -> Iterator[Item | None]:
         rank, world = self._rank_world()
@@ -145,23 +164,53 @@ class TarShardDataset(IterableDataset["Item | None"]):
             point = _ResumePoint(self.epoch, workers, [0] * workers, 0)
         local = (worker + point.rotation) % workers
         consumer, consumers = rank * workers + local, world * workers
-        yield from self._stream(consumer, consumers, point.consumed[local])
+        stop = None
+        batching = self._batching
+        if batching is not None and batching.workers == workers:
+            stop = self._worker_batches(self.epoch, batching)[local] * batching.batch_size
+        yield from self._stream(consumer, consumers, point.consumed[local], stop)
 
-    def shard_order(self) -> list[str]:
-        """This epoch's shard order (shuffled by (seed, epoch) when ``shuffle``)."""
+    def shard_order(self, epoch: int | None = None) -> list[str]:
+        """The shard order of ``epoch`` (default: the current one), shuffled by (seed, epoch)
+        when ``shuffle``."""
         if not self.shuffle:
             return list(self.shards)
-        perm = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.shards))
+        epoch = self.epoch if epoch is None else epoch
+        perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.shards))
         return [self.shards[i] for i in perm]
 
-    def _stream(self, consumer: int, consumers: int, skip: int) -> Iterator[Item | None]:
-        """Consumer ``consumer``'s samples in shuffled order, after its first ``skip``."""
+    def _length(self, epoch: int, batching: Batching) -> int:
+        return epoch_length([self._counts[p] for p in self.shard_order(epoch)], batching)
+
+    def _worker_batches(self, epoch: int, batching: Batching) -> list[int]:
+        """Batches each of this rank's workers delivers in ``epoch``: its whole batches, cut
+        so that the rank delivers the epoch length (in the DataLoader's turn order)."""
+        counts = [self._counts[p] for p in self.shard_order(epoch)]
+        rank, _ = self._rank_world()
+        mine = rank_batches(counts, batching)[rank]
+        length = self._fixed_length
+        return delivered_batches(
+            mine, length if length is not None else self._length(epoch, batching)
+        )[0]
+
+    def _need_batching(self, what: str) -> Batching:
+        if self._batching is None:
+            raise ValueError(f"{what} needs set_batching first: it counts in the engine's batches")
+        return self._batching
+
+    def _stream(
+        self, consumer: int, consumers: int, skip: int, stop: int | None
+    ) -> Iterator[Item | None]:
+        """Consumer ``consumer``'s samples in shuffled order, after its first ``skip`` and up
+        to its ``stop``-th (all when None)."""
         skips = SkipLog("samples")
         seen = [0]
         replaying = [skip > 0]  # locate, not read, what is read while replaying skipped samples
         samples = self._owned_samples(consumer, consumers, skips, seen, lambda: replaying[0])
         rng = np.random.default_rng([self.seed, self.epoch, consumer])
         for popped, sample in enumerate(self._shuffled(samples, rng), start=1):
+            if stop is not None and popped > stop:
+                break
             if popped <= skip:
                 replaying[0] = popped < skip
                 continue
@@ -241,68 +290,3 @@ def _dist_rank_world() -> tuple[int, int] | None:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return None
-
-
-def resolve_shards(shards: str | list[str]) -> list[str]:
-    """Expand directories, globs and files to a sorted list of shard paths.
-
-    A directory with an ``index.json`` gives the shards it lists (a listed shard that is
-    missing is an error), else all its ``*.tar``. Sorted so every rank and worker sees the same
-    list.
-    """
-    specs = [shards] if isinstance(shards, str) else list(shards)
-    found: set[str] = set()
-    for spec in specs:
-        spec = os.path.expanduser(str(spec))
-        if os.path.isdir(spec):
-            found.update(_folder_shards(spec))
-        elif glob.has_magic(spec):
-            found.update(glob.glob(spec))
-        elif os.path.isfile(spec):
-            found.add(spec)
-    if not found:
-        raise ValueError(f"no .tar shards found at {shards}")
-    return sorted(found)
-
-
-def _folder_shards(folder: str) -> list[str]:
-    index = read_index(folder)
-    if index is None:
-        return glob.glob(os.path.join(folder, "*.tar"))
-    paths = [os.path.join(folder, shard.name) for shard in index.shards]
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if missing:
-        raise ValueError(
-            f"{len(missing)} of the {len(paths)} shards listed in {folder}/index.json are "
-            f"missing (first: {missing[0]}); rerun 'selfsup shards make' or restore them"
-        )
-    return paths
-
-
-def shard_sample_counts(paths: list[str]) -> dict[str, int]:
-    """Samples per shard: from the folder's ``index.json`` where it lists the shard with its
-    current size, else counted from the shard's headers."""
-    counts: dict[str, int] = {}
-    indexes: dict[str, dict[str, tuple[int, int]]] = {}
-    for path in paths:
-        folder, name = os.path.split(path)
-        if folder not in indexes:
-            try:
-                index = read_index(folder or ".")
-            except ValueError:
-                index = None
-            entries = index.shards if index is not None else []
-            indexes[folder] = {s.name: (s.samples, s.bytes) for s in entries}
-        known = indexes[folder].get(name)
-        if known is not None and _size(path) == known[1]:
-            counts[path] = known[0]
-        else:
-            counts[path] = count_samples(path)
-    return counts
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return -1

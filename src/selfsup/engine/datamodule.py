@@ -10,7 +10,7 @@ from typing import Any
 import lightning as L
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from selfsup.data.shard_resume import ResumableStream
+from selfsup.data.shard_plan import Batching, ResumableStream
 from selfsup.engine.sampler import ResumableSampler
 
 log = logging.getLogger("selfsup.engine")
@@ -26,18 +26,25 @@ class SSLDataModule(L.LightningDataModule):
         num_workers: int,
         seed: int,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        epochs: int | None = None,
     ) -> None:
+        """``epochs``: the run's epoch count when it counts epochs (a stream then keeps one
+        epoch length throughout), else None."""
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
         self.collate_fn = collate_fn
+        self.epochs = epochs
+        self._batching: Batching | None = None
         self._resume: dict[str, int] | None = None
         self.sampler: ResumableSampler | None = None
 
     def batches_per_epoch(self, world_size: int) -> int | None:
         """Optimizer steps per epoch on each rank (None for streams of unknown length)."""
+        if isinstance(self.dataset, ResumableStream):
+            return self._batched_stream(self.dataset, world_size).batches_per_epoch()
         if isinstance(self.dataset, IterableDataset):
             return None
         return (len(self.dataset) // world_size) // self.batch_size  # type: ignore[arg-type]
@@ -71,12 +78,20 @@ class SSLDataModule(L.LightningDataModule):
             self._resume = None
         return DataLoader(self.dataset, sampler=self.sampler, **kwargs)
 
+    def _batched_stream(self, stream: ResumableStream, world: int) -> ResumableStream:
+        """``stream``, told once how this DataLoader batches it on ``world`` ranks."""
+        batching = Batching(self.batch_size, self.num_workers, world, self.epochs)
+        if batching != self._batching:
+            stream.set_batching(batching)
+            self._batching = batching
+        return stream
+
     def _prepare_stream(self, world: int) -> None:
-        """Placeholders on for a resumable stream; on a resume, continue its epoch mid-way if
-        the DataLoader splits it as before (same ranks, workers and batch size)."""
+        """Tell a resumable stream how it is batched; on a resume, continue its epoch mid-way
+        if the DataLoader splits it as before (same ranks, workers and batch size)."""
         stream = self.dataset if isinstance(self.dataset, ResumableStream) else None
         if stream is not None:
-            stream.placeholders = True
+            self._batched_stream(stream, world)
         if self._resume is None:
             return
         state, self._resume = self._resume, None
@@ -89,7 +104,7 @@ class SSLDataModule(L.LightningDataModule):
             if stream is not None:
                 stream.set_epoch(epoch)
             return
-        if not stream.resume(epoch, batches, self.batch_size, self.num_workers):
+        if not stream.resume(epoch, batches):
             stream.set_epoch(epoch + 1)  # saved at the end of an epoch: the next one starts fresh
 
     def state_dict(self) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""Pretraining on tar shards, killed and resumed, repeats the uninterrupted run's losses: the
-stream continues mid-epoch (2 DataLoader workers) instead of starting its epoch again."""
+"""Pretraining on tar shards: epochs have a known length (so ``train.max_epochs`` works), and a
+run killed and resumed repeats the uninterrupted run's losses: the stream continues mid-epoch
+(2 DataLoader workers) instead of starting its epoch again."""
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,8 @@ def test_shard_resume_repeats_uninterrupted_losses(
     assert sorted(reference.values) == list(range(1, TOTAL_STEPS + 1))
     kept = sorted(p.name for p in (tmp_path / "straight" / "checkpoints").iterdir())
     assert f"step-{EPOCH_STEPS:08d}.ckpt" in kept  # the stream's epoch ended where expected
+    run_json = json.loads((tmp_path / "straight" / "run.json").read_text())
+    assert run_json["warmup_steps"] == round(0.2 * EPOCH_STEPS)  # the stream's length is known
 
     save_config(cfg, tmp_path / "config.yaml")
     run_dir = tmp_path / "killed"
@@ -84,3 +88,13 @@ def test_shard_resume_repeats_uninterrupted_losses(
     assert sorted(resumed.values) == list(range(kill_after + 1, TOTAL_STEPS + 1))
     for step, loss in resumed.values.items():
         assert loss == pytest.approx(reference.values[step], rel=1e-5, abs=1e-6), step
+
+
+def test_epochs_on_shards_have_a_known_length(tmp_path: Path) -> None:
+    args = [a for a in overrides(digit_shards(tmp_path / "shards"), 100) if "max_steps" not in a]
+    cfg = load_config(None, [*args, "train.max_epochs=2"])
+    steps = loss_recorder()
+    result = pretrain(cfg, run_dir=tmp_path / "run", extra_callbacks=[steps])
+    assert result.global_step == 2 * EPOCH_STEPS and len(steps.values) == 2 * EPOCH_STEPS
+    run_json = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run_json["total_steps"] == 2 * EPOCH_STEPS
