@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader
 from selfsup.data.collate import collate
 from selfsup.data.decode import decode_image
 from selfsup.data.shard_make import make_shards
+from selfsup.data.shard_plan import Batching
 from selfsup.data.shard_tar import read_shard
 from selfsup.data.shards import TarShardDataset
 from selfsup.data.skips import SkipLog
@@ -145,10 +146,11 @@ def main() -> None:
 
 def resume_line(shard_dir: Path, samples: int, batch: int = 256) -> str:
     """How long a resume at half the epoch takes to deliver its first sample."""
-    ds = TarShardDataset(str(shard_dir), shuffle=True, shuffle_buffer=1000, placeholders=True)
+    ds = TarShardDataset(str(shard_dir), shuffle=True, shuffle_buffer=1000)
+    ds.set_batching(Batching(batch, num_workers=0, world_size=1))
     batches = samples // 2 // batch
     start = time.perf_counter()
-    ds.resume(0, batches, batch, 0)
+    ds.resume(0, batches)
     next(iter(ds))
     seconds = time.perf_counter() - start
     return (
