@@ -5,7 +5,7 @@ an image and optionally ``.cls`` with an integer label (else the label is -1). A
 ``index.json`` (written by ``selfsup shards make``) is read as the shards that index lists.
 
 How an epoch is split among consumers (DDP ranks x DataLoader workers, ``C`` of them), so that
-every sample is yielded exactly once whatever ``C`` and the shard count are:
+every sample is yielded once whatever ``C`` and the shard count are:
 
 * The (possibly shuffled) shard list is dealt out whole, round-robin, as long as every consumer
   gets one more shard: with ``n`` shards, the first ``(n // C) * C`` go to consumers whole. Whole
@@ -21,13 +21,16 @@ RNG seeded with (seed, epoch, consumer), so an epoch's stream is a function of t
 
 Ranks come from ``rank``/``world_size`` if given, else from ``torch.distributed`` when it is
 initialised. Call :meth:`TarShardDataset.set_epoch` before each epoch (in the main process,
-with ``persistent_workers=False``) to reshuffle. :meth:`TarShardDataset.resume` continues an
+with ``persistent_workers=False``) to reshuffle.
+
+The engine also calls :meth:`TarShardDataset.set_batching`: every rank's epoch is then cut to
+the same number of batches (the smallest rank's; DDP needs equal steps), so at most a few
+samples per consumer wait for a later epoch, and :meth:`TarShardDataset.resume` continues an
 epoch after the batches a DataLoader already delivered (docs/shards.md has the details).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -48,8 +51,6 @@ from selfsup.data.shard_tar import (
 )
 from selfsup.data.skips import SkipLog
 
-logger = logging.getLogger("selfsup.data")
-
 
 @dataclass(frozen=True)
 class _ResumePoint:
@@ -63,15 +64,16 @@ class _ResumePoint:
 
 
 class TarShardDataset(IterableDataset["Item | None"]):
-    """Samples from tar shards, each yielded exactly once per epoch across ranks and workers.
+    """Samples from tar shards, each yielded once per epoch across ranks and workers.
 
     ``shards``: a directory (the shards its ``index.json`` lists, else all ``*.tar`` in it), a
     glob, a file, or a list of those. ``size``: resize the shorter side and centre-crop (see
     :func:`decode_image`). ``shuffle``: shuffle shard order per epoch and samples through a
     buffer of ``shuffle_buffer`` encoded samples per consumer. Undecodable samples are left
     out, or yielded as ``None`` with ``placeholders`` (so a consumer's n-th item is always its
-    n-th sample, which :meth:`resume` needs; :func:`~selfsup.data.collate.collate` drops them).
-    Each consumer logs one summary line of what it skipped at the end of its pass.
+    n-th sample, which :meth:`resume` needs; :func:`~selfsup.data.collate.collate` drops them;
+    :meth:`set_batching` turns them on). Each consumer logs one summary line of what it skipped
+    at the end of its pass.
     """
 
     def __init__(
