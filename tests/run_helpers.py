@@ -1,10 +1,16 @@
 """Shared pieces of the engine tests' runs: a tiny SimCLR run on the bundled digits, a
-callback that records one value per training step, and a fake clock for time budgets."""
+callback that records one value per training step, a run killed at a given step, and a fake
+clock for time budgets."""
 
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
@@ -77,6 +83,38 @@ class StepRecorder(L.Callback):
         value = self.read(trainer, pl_module, x)
         if value is not None:
             self.values[trainer.global_step] = value
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, sys
+    import lightning as L
+    from selfsup.config.load import load_config
+    from selfsup.engine.run import pretrain
+
+    class Kill(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if trainer.global_step == int(sys.argv[3]):
+                os._exit(9)  # like a power cut: no clean-up, no final checkpoint
+
+    pretrain(load_config(sys.argv[1]), run_dir=sys.argv[2], extra_callbacks=[Kill()])
+    """
+)
+
+
+def run_killed(
+    config_file: Path, run_dir: Path, kill_after: int
+) -> subprocess.CompletedProcess[str]:
+    """Pretrain ``config_file`` into ``run_dir`` in a child process that dies (exit code 9,
+    nothing cleaned up) when step ``kill_after`` is about to start."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-c", KILLER, str(config_file), str(run_dir), str(kill_after)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 class FakeTime:

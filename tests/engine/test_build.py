@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from torch import nn
@@ -61,3 +62,14 @@ def test_missing_data_path_is_one_line() -> None:
     cfg = load_config(None, [*BASE, "data.source=folder", "data.path=/nowhere/at/all"])
     with pytest.raises(ConfigError, match="/nowhere/at/all"):
         build_split(cfg, "train")
+
+
+def test_shards_take_the_run_seed_unless_data_seed_is_set(tmp_path: Path) -> None:
+    from selfsup.data.shard_writer import write_shards
+
+    write_shards([(b"x", "png", 0)], tmp_path, samples_per_shard=1)
+    shards = [*BASE, "data.source=shards", f"data.path={tmp_path}", "train.seed=11"]
+    assert build_split(load_config(None, shards), "train").seed == 11
+    assert build_split(load_config(None, [*shards, "data.seed=3"]), "train").seed == 3
+    with pytest.raises(ConfigError, match=r"data\.shuffle_buffer must be >= 1"):
+        build_split(load_config(None, [*shards, "data.shuffle_buffer=0"]), "train")

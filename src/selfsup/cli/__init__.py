@@ -1,5 +1,5 @@
 """``selfsup`` command line: pretrain, resume, eval, embed, export, report, visualize, generate,
-quickstart, and registry listings.
+quickstart, shards, and registry listings.
 
 A command is a module here with one ``COMMAND`` (:class:`selfsup.cli.command.Command`); adding a
 command is one module plus its name in ``COMMAND_MODULES``.
@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "generate",
     "export",
     "quickstart",
+    "shards",
     "methods",
     "backbones",
 )
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfsup",
         description="Self-supervised representation learning: pretrain, resume, evaluate, "
-        "embed, export, report, visualize, generate, quickstart, and list what is registered.",
+        "embed, export, report, visualize, generate, quickstart, make tar shards, and list what "
+        "is registered.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"selfsup {_version()}")

@@ -118,6 +118,9 @@ def _pretrain(
         cfg.data.num_workers,
         cfg.train.seed,
         collate_fn=modality_of(method.encoder()).collate,
+        epochs=cfg.train.max_epochs
+        if cfg.train.max_steps < 1 and cfg.train.max_epochs > 0
+        else None,
     )
     collapse = CollapseMonitor(
         cfg.eval.collapse_threshold,
