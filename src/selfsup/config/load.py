@@ -232,6 +232,7 @@ def _train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
         ),
         (t.log_every_n_steps >= 1, "train.log_every_n_steps must be >= 1"),
         (t.skip_nonfinite >= 0, "train.skip_nonfinite must be >= 0"),
+        (t.dist_timeout_minutes > 0, "train.dist_timeout_minutes must be > 0"),
         *(
             (
                 name in LOGGERS,

@@ -74,6 +74,9 @@ class TrainConfig:
     num_nodes: int = 1
     precision: str = "auto"
     sync_batchnorm: bool = False
+    # How long a rank waits in a collective (all-reduce, barrier) for the others before the run
+    # stops with an error naming it: a hung rank must not hang the rest forever.
+    dist_timeout_minutes: float = 30.0
     channels_last: bool = True
     compile: bool = False
     # Initialise the backbone's first conv as ± patch-whitening filters of this many training

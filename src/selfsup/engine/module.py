@@ -85,6 +85,7 @@ class SSLModule(L.LightningModule):
         # the closing lines and the interpreter's exit (0 for a call from Python).
         self.exit_seconds = 0.0
         self.budget_stopped = False  # whether the time budget ended training
+        self.dist_timeout_minutes = 30.0  # named when a collective times out
         self._last_step_end: float | None = None
         self._step_seconds: list[float] = []  # recent step-to-step times (``clock.now()``)
         # Progress at which warmup ends, the cosine spanning the rest. Step-based runs warm up

@@ -38,6 +38,7 @@ from selfsup.engine.run_length import closing, finished, length, total_steps_of,
 from selfsup.engine.run_progress import RunProgress
 from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.stem_init import whiten_stem
+from selfsup.engine.strategy import build_strategy, timeout_error
 from selfsup.engine.subset import labeled_subset
 from selfsup.modalities import modality_of
 from selfsup.registry import ConfigError, RunError
@@ -168,6 +169,7 @@ def _pretrain(
     )
     module.run_config = cfg.to_dict()
     module.launched_at, module.exit_seconds = started_at, exit_seconds
+    module.dist_timeout_minutes = cfg.train.dist_timeout_minutes
     records = {
         "precision": precision,
         "world_size": world,
@@ -266,6 +268,11 @@ def _fit(
             last = latest_checkpoint(run_dir)
             where = f"last good checkpoint: {last}" if last else "no checkpoint was written yet"
             raise RunError(f"{e}; {where}") from None
+        except RuntimeError as e:  # torch.distributed's DistBackendError is one
+            hung = timeout_error(e, module.dist_timeout_minutes, trainer.global_rank)
+            if hung is None:
+                raise
+            raise hung from None
 
 
 def check_writable(run_dir: Path) -> None:
@@ -300,7 +307,7 @@ def _trainer_kwargs(cfg: RunConfig, precision: str) -> dict[str, Any]:
     return dict(
         accelerator=t.accelerator,
         devices=t.devices,
-        strategy=t.strategy,
+        strategy=build_strategy(t),
         num_nodes=t.num_nodes,
         precision=precision,
         sync_batchnorm=t.sync_batchnorm,
