@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from selfsup.registry import ConfigError
 from selfsup.report.plots import Series, line_plot
 from selfsup.report.sections_data import RunData, load_run
 from selfsup.report.sections_features import FeaturePictures
@@ -95,14 +96,16 @@ def _header(run: RunData) -> str:
     cfg, info, m = run.config, run.info, run.metrics
     name = lambda part: str((cfg.get(part) or {}).get("name", "?"))  # noqa: E731
     steps = max((s for pts in m.values() for s, _ in pts), default=None)
-    img_s = [v for _, v in m.get("img_s", [])]
+    rate = [v for _, v in m.get("img_s", [])]  # samples/s, whatever the modality
     facts = {
         "method": name("method"),
         "backbone": name("backbone"),
         "data": str((cfg.get("data") or {}).get("source", "?")),
         "steps": f"{steps:,}" if steps is not None else "?",
         "train time": _duration(run),
-        "images / s": f"{sum(img_s) / len(img_s):,.0f}" if img_s else "?",
+        f"{throughput_unit(name('backbone'))} / s": (
+            f"{sum(rate) / len(rate):,.0f}" if rate else "?"
+        ),
         "global batch": str(info.get("global_batch", "?")),
         "samples": f"{info['train_samples']:,}" if "train_samples" in info else "?",
     }
@@ -118,6 +121,22 @@ def _header(run: RunData) -> str:
         f'<div class="sub">{html.escape(str(run.run_dir))} — started {created} — {commit}</div>'
         f'<div class="facts">{boxes}</div></header><main>'
     )
+
+
+def throughput_unit(backbone: str) -> str:
+    """What one throughput sample of a run on ``backbone`` is, in words: its modality's
+    ``unit`` (``img`` -> images, ``seq`` -> sequences), or "samples" for an unknown backbone."""
+    import selfsup.backbones  # noqa: F401  (registers every backbone, so its modality is known)
+    from selfsup.modalities import modality_of_backbone
+
+    try:
+        unit = modality_of_backbone(backbone).unit
+    except ConfigError:  # a backbone this install does not know (renamed, or from a plugin)
+        return "samples"
+    return _UNIT_WORDS.get(unit, unit)
+
+
+_UNIT_WORDS = {"img": "images", "seq": "sequences"}
 
 
 def _duration(run: RunData) -> str:
