@@ -121,6 +121,12 @@ class TextTransformer(Backbone):
         """The tokenizer's pad id."""
         return self.tokenizer.pad_id
 
+    def fit_context(self, ids: torch.Tensor) -> torch.Tensor:
+        """``ids [B, T]`` cut to the first ``max_len``: a data source's LM windows hold
+        ``seq_len + 1`` ids (the last one only a next-token target), one more than a model
+        built with ``max_len = seq_len`` reads."""
+        return ids[:, : self.max_len]
+
     def forward_layers(self, ids: torch.Tensor) -> list[torch.Tensor]:
         """Hidden states after the embedding and after every block, each ``[B, T, D]``; the
         last one is normalised (it is what ``forward_tokens`` returns)."""

@@ -36,6 +36,7 @@ from selfsup.engine.run_progress import RunProgress, closing_line
 from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
+from selfsup.engine.validation import build_validation
 from selfsup.modalities import modality_of
 from selfsup.registry import ConfigError, RunError
 
@@ -116,6 +117,7 @@ def _pretrain(
         cfg.eval.collapse_rank_threshold,
     )
     knn = _online_knn(cfg, train_set)
+    validation = build_validation(cfg, method)
     saver = PeriodicCheckpoint(
         checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
     )
@@ -126,6 +128,7 @@ def _pretrain(
         EpochData(train_set),
         collapse,
         *([knn] if knn is not None else []),
+        *([validation] if validation is not None else []),
         *([RunProgress(unit)] if cfg.train.progress else []),
         *(extra_callbacks or []),
     ]
@@ -170,8 +173,11 @@ def _pretrain(
         )
     _fit(trainer, module, datamodule, ckpt_path, run_dir)
     if trainer.is_global_zero:
-        knn_seconds = knn.seconds if knn is not None else 0.0
-        log.info("%s", _closing(cfg, trainer, module, started_at, knn_seconds, saver.seconds))
+        evals = {
+            "online kNN": knn.seconds if knn is not None else 0.0,
+            "validation loss": validation.seconds if validation is not None else 0.0,
+        }
+        log.info("%s", _closing(cfg, trainer, module, started_at, evals, saver.seconds))
         update_run_json(
             run_dir,
             {"global_step": trainer.global_step, "collapse_events": collapse.detector.events},
@@ -205,10 +211,11 @@ def _closing(
     trainer: L.Trainer,
     module: SSLModule,
     started_at: float,
-    knn_seconds: float,
+    evals: dict[str, float],
     save_seconds: float,
 ) -> str:
-    """Why the run stopped and how its wall time was spent."""
+    """Why the run stopped and how its wall time was spent (``evals``: seconds per online
+    evaluation)."""
     step, clock = trainer.global_step, module.clock
     if cfg.train.max_minutes and step < module.total_steps and clock.out_of_time():
         stopped_by = f"time budget of {cfg.train.max_minutes:g} min reached"
@@ -220,8 +227,8 @@ def _closing(
     start_up = max(0.0, (module.train_started_at or started_at) - started_at)
     spent = {
         "start-up and data": start_up,
-        "training": max(0.0, total - start_up - knn_seconds - save_seconds),
-        "online kNN": knn_seconds,
+        "training": max(0.0, total - start_up - sum(evals.values()) - save_seconds),
+        **evals,
         "checkpoints": save_seconds,
     }
     return closing_line(stopped_by, step, total, spent)

@@ -76,6 +76,10 @@ class Data2VecText(Method):
         """The student, typed as the text encoder it was checked to be."""
         return as_text_backbone(self.backbone, causal=False, method="data2vec_text")
 
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The ids the backbone reads: an LM window's inputs, cut to its ``max_len``."""
+        return self.text.fit_context(x)
+
     @torch.no_grad()
     def targets(self, ids: torch.Tensor) -> torch.Tensor:
         """Teacher targets ``[B, T, D]`` of the intact ids (pad tokens left out of the norm)."""
@@ -87,7 +91,7 @@ class Data2VecText(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        ids = batch["input"][:, : self.text.max_len]  # LM windows carry one extra id
+        ids = self.text.fit_context(batch["input"])  # LM windows carry one extra id
         tok = self.text.tokenizer
         ratio, fraction, random = self.corruption
         corrupted, labels = mask_tokens(
