@@ -28,4 +28,9 @@ def run(ctx: EvalContext) -> dict[str, Any]:
     return {**r.as_dict(), "mode": mode}
 
 
-PROTOCOL = EvalProtocol("retrieval", "recall@k and mAP of same-label neighbours", run)
+PROTOCOL = EvalProtocol(
+    "retrieval",
+    "recall@k and mAP of same-label neighbours",
+    run,
+    needs_help="--test (queries; --train: the gallery) or --data (leave-one-out)",
+)
