@@ -13,7 +13,11 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.token_masking import IGNORE, mask_tokens
 
 
-@register_method("bert_mlm", tiny={"backbone": "text_encoder_tiny", "embedding": False})
+@register_method(
+    "bert_mlm",
+    backbone_tags={"causal": False},
+    tiny={"backbone": "text_encoder_tiny", "embedding": False},
+)
 class BertMLM(Method):
     """Corrupt ``mask_ratio`` of the non-special tokens (80% ``[MASK]``, 10% random, 10% kept)
     and predict the originals; the loss covers the chosen positions only.

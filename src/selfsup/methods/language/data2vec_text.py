@@ -18,7 +18,11 @@ from selfsup.nn.layer_targets import layer_targets
 from selfsup.nn.token_masking import IGNORE, mask_tokens
 
 
-@register_method("data2vec_text", tiny={"backbone": "text_encoder_tiny", "embedding": False})
+@register_method(
+    "data2vec_text",
+    backbone_tags={"causal": False},
+    tiny={"backbone": "text_encoder_tiny", "embedding": False},
+)
 class Data2VecText(Method):
     """Student: a text encoder on ids corrupted as in BERT (15% chosen; 80% [MASK], 10% random,
     10% kept). Teacher: its EMA copy on the intact ids. Targets: the same

@@ -13,7 +13,11 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.token_masking import IGNORE
 
 
-@register_method("gpt", tiny={"backbone": "text_decoder_tiny", "embedding": False})
+@register_method(
+    "gpt",
+    backbone_tags={"causal": True},
+    tiny={"backbone": "text_decoder_tiny", "embedding": False},
+)
 class GPT(Method):
     """Next-token cross-entropy over ``[B, T + 1]`` windows (inputs ``[:, :-1]``, targets
     ``[:, 1:]``); pad targets are ignored.
