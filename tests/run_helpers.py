@@ -1,10 +1,16 @@
 """Shared pieces of the engine tests' runs: a tiny SimCLR run on the bundled digits, a
-callback that records one value per training step, and a fake clock for time budgets."""
+callback that records one value per training step, a run killed at a given step, and a fake
+clock for time budgets."""
 
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
@@ -12,6 +18,7 @@ import pytest
 
 from selfsup.engine import module as module_module
 from selfsup.engine import run as run_module
+from selfsup.engine import run_length as run_length_module
 from selfsup.engine.progress import ProgressClock
 
 # (trainer, module, outputs or optimizer) -> the value to record, or None to record nothing.
@@ -78,6 +85,38 @@ class StepRecorder(L.Callback):
             self.values[trainer.global_step] = value
 
 
+KILLER = textwrap.dedent(
+    """
+    import os, sys
+    import lightning as L
+    from selfsup.config.load import load_config
+    from selfsup.engine.run import pretrain
+
+    class Kill(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if trainer.global_step == int(sys.argv[3]):
+                os._exit(9)  # like a power cut: no clean-up, no final checkpoint
+
+    pretrain(load_config(sys.argv[1]), run_dir=sys.argv[2], extra_callbacks=[Kill()])
+    """
+)
+
+
+def run_killed(
+    config_file: Path, run_dir: Path, kill_after: int
+) -> subprocess.CompletedProcess[str]:
+    """Pretrain ``config_file`` into ``run_dir`` in a child process that dies (exit code 9,
+    nothing cleaned up) when step ``kill_after`` is about to start."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-c", KILLER, str(config_file), str(run_dir), str(kill_after)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
 class FakeTime:
     """A time function that stands still until a test moves ``now`` on."""
 
@@ -96,6 +135,7 @@ def fake_run_clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     monkeypatch.setattr(module_module, "ProgressClock", clock)
     monkeypatch.setattr(module_module, "clock_now", fake)
     monkeypatch.setattr(run_module, "clock_now", fake)
+    monkeypatch.setattr(run_length_module, "clock_now", fake)
     return fake
 
 

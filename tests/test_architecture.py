@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"modalities"},
     {"losses", "backbones", "augment", "data"},
     {"nn", "config"},
-    {"schedules", "registry"},
+    {"schedules", "registry", "files"},
 ]
 LAYER_OF = {pkg: depth for depth, layer in enumerate(LAYERS) for pkg in layer}
 

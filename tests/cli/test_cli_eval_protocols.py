@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,36 @@ def test_few_label_finetune(checkpoint: Path) -> None:
                  "--per-class", "5", "--epochs", "1", "--threads", "1")  # fmt: skip
     assert r["train_labels"] == 50 and r["epochs_run"] == 1
     assert 0.0 <= r["finetune_top1_best"] <= 1.0
+
+
+def test_knn_and_retrieval_take_an_index(checkpoint: Path) -> None:
+    pytest.importorskip("faiss", reason="faiss-cpu (the faiss extra) is not installed")
+    data = ["--train", "digits:train", "--test", "digits:test"]
+    auto = run_eval(checkpoint, "knn", *data, "--k", "10")
+    assert auto["index"] == "exact"  # digits are far below the auto threshold
+    flat = run_eval(checkpoint, "knn", *data, "--k", "10", "--index", "faiss-flat")
+    assert flat["index"] == "faiss-flat" and flat["knn_top1"] == auto["knn_top1"]
+    ivf = run_eval(checkpoint, "knn", *data, "--k", "10", "--index", "faiss-ivf",
+                   "--nlist", "8", "--nprobe", "2")  # fmt: skip
+    assert ivf["index"] == "faiss-ivf (nlist 8, nprobe 2)" and 0.0 < ivf["knn_top1"] <= 1.0
+    r = run_eval(checkpoint, "retrieval", *data, "--index", "faiss", "--map-depth", "20")
+    assert r["index"] == "faiss-flat" and "map@20" in r and "map" not in r
+    exact = run_eval(checkpoint, "retrieval", *data, "--index", "exact", "--map-depth", "20")
+    assert exact["recall@5"] == r["recall@5"] and exact["map@20"] == pytest.approx(r["map@20"])
+
+
+def test_index_flag_is_checked(
+    checkpoint: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["eval", "knn", "--checkpoint", str(checkpoint), "--train", "digits:train",
+            "--test", "digits:test"]  # fmt: skip
+    assert build_parser().parse_args([*args, "--index", "faiss-ivf"]).index == "faiss-ivf"
+    assert build_parser().parse_args(args).index == "auto"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*args, "--index", "annoy"])
+    monkeypatch.setitem(sys.modules, "faiss", None)  # as if the faiss extra were absent
+    capsys.readouterr()
+    assert main([*args, "--index", "faiss"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("selfsup: error: index faiss needs faiss")
+    assert "pip install selfsup[faiss]" in err and len(err.splitlines()) == 1

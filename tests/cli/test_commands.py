@@ -33,6 +33,7 @@ def _required(command: str) -> list[str]:
         "visualize": ["attention", "--checkpoint", "x", "--data", "digits:test"],
         "generate": ["--checkpoint", "x"],
         "export": ["--checkpoint", "x"],
+        "shards": ["make", "folder", "--out", "dir"],
     }.get(command, [])
 
 

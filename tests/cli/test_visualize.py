@@ -68,8 +68,11 @@ def test_reconstructions_of_a_non_mae_method_are_one_line_errors(
     )
     run = pretrain(cfg, run_dir=tmp_path / "simclr").run_dir
     capsys.readouterr()  # the run's own lines
-    for kind in ("reconstruction", "attention"):
-        code = main(["visualize", kind, "--checkpoint", str(run), "--data", "digits:test"])
+    for kind, needs in (("reconstruction", "an MAE method"), ("attention", "a ViT backbone")):
+        # a folder that does not exist: the method is checked before any data is read
+        missing = str(tmp_path / "no-such-images")
+        code = main(["visualize", kind, "--checkpoint", str(run), "--data", missing])
         err = capsys.readouterr().err.strip()
         assert code == 2 and err.startswith("selfsup: error:") and "\n" not in err
+        assert needs in err and "no-such-images" not in err
     assert main(["visualize", "attention", "--checkpoint", str(mae_run), "--data", "nope/"]) == 2

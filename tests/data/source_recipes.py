@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from selfsup.data.shards import write_shards
+from selfsup.data.shard_writer import write_shards
 
 from .helpers import solid_png, truncated_jpeg, write
 

@@ -12,7 +12,9 @@ import pytest
 from torch.utils.data import DataLoader
 
 from selfsup.data.collate import collate
-from selfsup.data.shards import TarShardDataset, resolve_shards, write_shards
+from selfsup.data.shard_index import resolve_shards
+from selfsup.data.shard_writer import write_shards
+from selfsup.data.shards import TarShardDataset
 
 from .helpers import solid_png, truncated_jpeg
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from torch import nn
@@ -74,3 +75,14 @@ def test_a_text_method_on_the_wrong_kind_of_text_backbone_fails_before_reading_d
     cfg = load_config(None, [*text, "method.name=gpt", "backbone.name=resnet_tiny"])
     with pytest.raises(ConfigError, match="works on text but backbone 'resnet_tiny' encodes image"):
         build_method(cfg)
+
+
+def test_shards_take_the_run_seed_unless_data_seed_is_set(tmp_path: Path) -> None:
+    from selfsup.data.shard_writer import write_shards
+
+    write_shards([(b"x", "png", 0)], tmp_path, samples_per_shard=1)
+    shards = [*BASE, "data.source=shards", f"data.path={tmp_path}", "train.seed=11"]
+    assert build_split(load_config(None, shards), "train").seed == 11
+    assert build_split(load_config(None, [*shards, "data.seed=3"]), "train").seed == 3
+    with pytest.raises(ConfigError, match=r"data\.shuffle_buffer must be >= 1"):
+        build_split(load_config(None, [*shards, "data.shuffle_buffer=0"]), "train")

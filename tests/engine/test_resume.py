@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from run_helpers import StepRecorder, tiny_digits_simclr
+from run_helpers import StepRecorder, run_killed, tiny_digits_simclr
 from selfsup.config.load import load_config, save_config
 from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.run import pretrain, resume_run
@@ -31,23 +27,6 @@ def loss_recorder() -> StepRecorder:
     return StepRecorder(lambda trainer, module, outputs: float(outputs["loss"]))
 
 
-KILLER = textwrap.dedent(
-    """
-    import os, sys
-    import lightning as L
-    from selfsup.config.load import load_config
-    from selfsup.engine.run import pretrain
-
-    class Kill(L.Callback):
-        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            if trainer.global_step == int(sys.argv[3]):
-                os._exit(9)  # like a power cut: no clean-up, no final checkpoint
-
-    pretrain(load_config(sys.argv[1]), run_dir=sys.argv[2], extra_callbacks=[Kill()])
-    """
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("kill_after", "every"),
@@ -66,14 +45,7 @@ def test_resume_repeats_uninterrupted_losses(tmp_path: Path, kill_after: int, ev
     config_file = tmp_path / "config.yaml"
     save_config(cfg, config_file)
     run_dir = tmp_path / "killed"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run(
-        [sys.executable, "-c", KILLER, str(config_file), str(run_dir), str(kill_after)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    proc = run_killed(config_file, run_dir, kill_after)
     assert proc.returncode == 9, proc.stderr[-2000:]
     assert latest_checkpoint(run_dir) == run_dir / "checkpoints" / f"step-{kill_after:08d}.ckpt"
 

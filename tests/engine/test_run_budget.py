@@ -99,7 +99,7 @@ def test_progress_lines_and_the_closing_line_when_output_is_redirected(
     cfg = load_config(None, [*overrides, "train.max_epochs=2", "optim.warmup_epochs=0"])
     with caplog.at_level(logging.INFO, logger="selfsup"):
         result = pretrain(cfg, run_dir=tmp_path / "run")
-    lines = [line for line in capsys.readouterr().err.splitlines() if "step " in line]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "% · step " in line]
     # captured stderr is not a terminal: a plain line at every tenth of the 42 steps
     assert 9 <= len(lines) <= 12, lines
     assert "epoch 1/2" in lines[0] and "epoch 2/2" in lines[-1] and "step 42/42" in lines[-1]
@@ -111,7 +111,7 @@ def test_progress_lines_and_the_closing_line_when_output_is_redirected(
 
 @pytest.mark.slow
 def test_the_command_ends_within_its_time_budget(tmp_path: Path) -> None:
-    budget = 30.0
+    budget = 40.0
     cmd = [sys.executable, "-m", "selfsup.cli", "pretrain", "configs/quickstart-digits.yaml"]
     overrides = [
         f"train.max_minutes={budget / 60}",
@@ -128,5 +128,5 @@ def test_the_command_ends_within_its_time_budget(tmp_path: Path) -> None:
     )
     wall = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "time budget of 0.5 min reached" in done.stderr
+    assert "time budget of 0.666667 min reached" in done.stderr
     assert wall <= 1.1 * budget + 2.0, (wall, done.stderr[-2000:])  # + interpreter start, exit

@@ -9,8 +9,11 @@ from selfsup.eval.features import Features
 from selfsup.eval.retrieval import retrieval_metrics
 
 
-def reference(q: Features, g: Features, ks: tuple[int, ...], loo: bool) -> tuple[dict, float]:
-    """Per query: rank the gallery by cosine with plain Python sorting, then count."""
+def reference(
+    q: Features, g: Features, ks: tuple[int, ...], loo: bool, depth: int = 10**9
+) -> tuple[dict, float]:
+    """Per query: rank the gallery by cosine with plain Python sorting, then count. With a
+    ``depth``, AP sums precision over relevant ranks <= depth, over min(depth, #relevant)."""
     recall = {k: 0 for k in ks}
     aps = []
     for i in range(len(q)):
@@ -29,8 +32,8 @@ def reference(q: Features, g: Features, ks: tuple[int, ...], loo: bool) -> tuple
         for pos, rel in enumerate(ranked, start=1):
             if rel:
                 hits += 1
-                precisions.append(hits / pos)
-        aps.append(sum(precisions) / hits)
+                precisions.append(hits / pos if pos <= depth else 0.0)
+        aps.append(sum(precisions) / min(depth, hits))
     return {k: v / len(aps) for k, v in recall.items()}, sum(aps) / len(aps)
 
 
@@ -68,3 +71,15 @@ def test_queries_without_relevant_items_are_skipped_and_counted() -> None:
     assert r.recall[1] == 1.0 and r.mean_ap == 1.0  # every gallery item is relevant
     with pytest.raises(ValueError, match="no query has a relevant"):
         retrieval_metrics(Features(torch.randn(2, 4), torch.tensor([5, 5])), g)
+
+
+@pytest.mark.parametrize("loo", [False, True])
+def test_truncated_map_matches_brute_force(loo: bool) -> None:
+    q, g = random_set(25, 3), random_set(60, 4)
+    r = retrieval_metrics(q, None if loo else g, ks=(1, 3), map_depth=7, chunk_size=4)
+    _, map_at_7 = reference(q, q if loo else g, (1, 3), loo=loo, depth=7)
+    assert r.map_depth == 7 and r.mean_ap_at == pytest.approx(map_at_7, rel=1e-5)
+    assert r.as_dict()["map@7"] == r.mean_ap_at and r.as_dict()["index"] == "exact"
+    deep = retrieval_metrics(q, None if loo else g, map_depth=1000)
+    assert deep.map_depth == len(g if not loo else q) - loo  # clamped to the gallery
+    assert deep.mean_ap_at == pytest.approx(deep.mean_ap)  # the whole ranking: full mAP

@@ -1,5 +1,5 @@
 """``selfsup`` command line: pretrain, resume, eval, embed, export, report, visualize, generate,
-quickstart, and registry listings.
+quickstart, shards, and registry listings.
 
 A command is a module here with one ``COMMAND`` (:class:`selfsup.cli.command.Command`); adding a
 command is one module plus its name in ``COMMAND_MODULES``.
@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-from selfsup import __version__
 from selfsup.cli.command import Command
 from selfsup.cli.logs import configure_logging
 from selfsup.engine.quiet import quiet_lightning
@@ -32,6 +31,7 @@ COMMAND_MODULES = (
     "generate",
     "export",
     "quickstart",
+    "shards",
     "methods",
     "backbones",
 )
@@ -42,15 +42,25 @@ def commands() -> list[Command]:
     return [importlib.import_module(f"selfsup.cli.{name}").COMMAND for name in COMMAND_MODULES]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("selfsup")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``selfsup`` command."""
     parser = argparse.ArgumentParser(
         prog="selfsup",
         description="Self-supervised representation learning: pretrain, resume, evaluate, "
-        "embed, export, report, visualize, generate, quickstart, and list what is registered.",
+        "embed, export, report, visualize, generate, quickstart, make tar shards, and list what "
+        "is registered.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("--version", action="version", version=f"selfsup {__version__}")
+    parser.add_argument("--version", action="version", version=f"selfsup {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in commands():
         command.register(sub)

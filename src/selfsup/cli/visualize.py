@@ -45,6 +45,19 @@ def pick_images(dataset: object, num: int, seed: int) -> torch.Tensor:
     return images
 
 
+def check_method(method: object, kind: str) -> None:
+    """One line when ``method`` cannot draw ``kind`` (an attention map of a ResNet, an MAE
+    reconstruction of a DINO run)."""
+    if kind == "attention":
+        from selfsup.visualize.attention import check_attention as check
+    else:
+        from selfsup.visualize.reconstruction import check_reconstructs as check
+    try:
+        check(method)  # type: ignore[arg-type]
+    except ValueError as e:
+        raise ConfigError(str(e).splitlines()[0]) from None
+
+
 def default_out(checkpoint: str, kind: str) -> Path:
     """``RUN/figures/<kind>.png`` for a run directory or a checkpoint inside one."""
     path = Path(checkpoint)
@@ -60,6 +73,7 @@ def run_visualize(args: argparse.Namespace) -> int:
     if args.num < 1:
         raise ConfigError(f"--num must be >= 1, got {args.num}")
     method, _ = load_method(args.checkpoint)
+    check_method(method, args.kind)  # before any data is read
     images = pick_images(
         image_dataset_from_spec(args.data, args.size, args.val_fraction), args.num, args.seed
     )

@@ -11,7 +11,8 @@ from selfsup.data.bundled import load_digits
 from selfsup.data.collate import Batch, Item, collate
 from selfsup.data.decode import BadImage, decode_image
 from selfsup.data.images import LazyImageDataset, load_image_folder
-from selfsup.data.shards import TarShardDataset, write_shards
+from selfsup.data.shard_writer import write_shards
+from selfsup.data.shards import TarShardDataset
 from selfsup.data.skips import SkipLog
 from selfsup.data.sources import (
     DATA_SOURCES,

@@ -211,10 +211,11 @@ def _decode_chunk(
 def decode_image_file(path: str, size: int | None, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     """The ``uint8 [3, H, W]`` image in file ``path`` (see :func:`decode_image`); a file that
     cannot be opened or decoded raises :class:`BadImage`."""
-    return decode_image(_read(path), size, max_pixels)
+    return decode_image(read_image_file(path), size, max_pixels)
 
 
-def _read(path: str) -> bytes:
+def read_image_file(path: str) -> bytes:
+    """The bytes of ``path``; a file that cannot be read raises BadImage("unreadable")."""
     try:
         with open(path, "rb") as file:
             return file.read()

@@ -46,17 +46,30 @@ def shards(
     split: Split = "all",
     size: int | None = None,
     shuffle: bool = True,
-    seed: int = 0,
+    seed: int | None = None,
+    shuffle_buffer: int = 1000,
     val_path: str | None = None,
     max_pixels: int = MAX_PIXELS,
 ) -> Dataset[Any]:
     """Tar shards at ``path`` (a directory, glob or file); split "val" reads ``val_path``,
-    unshuffled."""
+    unshuffled. Each epoch shuffles the shard order and, per DataLoader worker, samples
+    through a buffer of ``shuffle_buffer`` encoded samples, seeded by ``seed`` (default: the
+    run's ``train.seed``) and the epoch."""
+    if shuffle_buffer < 1:
+        raise ConfigError(f"data.shuffle_buffer must be >= 1, got {shuffle_buffer}")
+    seed = 0 if seed is None else seed
     if split == "val":
         if val_path is None:
             raise ConfigError("split 'val' of data source 'shards' needs 'data.val_path'")
         return TarShardDataset(val_path, size=size, shuffle=False, seed=seed, max_pixels=max_pixels)
-    return TarShardDataset(path, size=size, shuffle=shuffle, seed=seed, max_pixels=max_pixels)
+    return TarShardDataset(
+        path,
+        size=size,
+        shuffle=shuffle,
+        seed=seed,
+        shuffle_buffer=shuffle_buffer,
+        max_pixels=max_pixels,
+    )
 
 
 @register_data_source("digits", modality="image")

@@ -79,9 +79,16 @@ def method_args(cfg: RunConfig) -> dict[str, Any]:
 
 
 def build_split(cfg: RunConfig, split: str) -> Any:
-    """The dataset of one split of the configured source (data problems become ConfigErrors)."""
+    """The dataset of one split of the configured source (data problems become ConfigErrors).
+
+    A source with a ``seed`` key that the config leaves unset (or null) gets ``train.seed``,
+    so one seed fixes a run's data order too.
+    """
+    args = dict(cfg.data.args)
+    if args.get("seed") is None and "seed" in DATA_SOURCES.params(cfg.data.source):
+        args["seed"] = cfg.train.seed
     try:
-        return build_dataset(cfg.data.source, split=split, **cfg.data.args)
+        return build_dataset(cfg.data.source, split=split, **args)
     except (FileNotFoundError, NotADirectoryError, ValueError) as e:
         if isinstance(e, ConfigError):
             raise

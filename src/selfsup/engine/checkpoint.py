@@ -6,7 +6,6 @@ import errno
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from selfsup.files import temp_beside
 from selfsup.registry import RunError
 
 # Write failures that are the disk's, not the data's: say so in one line.
@@ -36,7 +36,7 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temp_beside(path)
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()

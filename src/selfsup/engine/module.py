@@ -81,6 +81,10 @@ class SSLModule(L.LightningModule):
         # the start-up too. None starts the clock at the first training step.
         self.launched_at: float | None = None
         self.train_started_at: float | None = None  # ``clock_now()`` at the first step
+        # Held back from a time budget for what follows training in a command: run records,
+        # the closing lines and the interpreter's exit (0 for a call from Python).
+        self.exit_seconds = 0.0
+        self.budget_stopped = False  # whether the time budget ended training
         self._last_step_end: float | None = None
         self._step_seconds: list[float] = []  # recent step-to-step times (``clock.now()``)
         # Progress at which warmup ends, the cosine spanning the rest. Step-based runs warm up
@@ -120,6 +124,8 @@ class SSLModule(L.LightningModule):
         self.train_started_at = clock_now()
         self.clock.start(self.launched_at if self.clock.clock == "wall" else None)
         self._last_step_end = self.clock.now()
+        if self.exit_seconds:  # a command: leave it time to write records and exit
+            self.clock.reserve("exit", self.exit_seconds)
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
@@ -194,7 +200,8 @@ class SSLModule(L.LightningModule):
         self.method.on_step_end(step, self.clock.projected_total(step))
         if self.clock.max_seconds is not None:
             self._reserve_next_step()
-            self.trainer.should_stop = self.trainer.should_stop or self._sync_budget()
+            if self._sync_budget():
+                self.trainer.should_stop = self.budget_stopped = True
 
     def _reserve_next_step(self) -> None:
         """Keep room for one more step, as slow as the slowest recent one (epoch ends, data

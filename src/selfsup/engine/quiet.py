@@ -26,11 +26,11 @@ _NOT_THE_USERS = (
 )
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderr(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time of each record (tests and notebooks
     swap it), not to the stream that was current when logging was configured."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> object:
         return sys.stderr
 

@@ -21,6 +21,7 @@ from selfsup.engine.checkpoint import (
     AtomicCheckpointIO,
     PeriodicCheckpoint,
     checkpoint_dir,
+    checkpoint_step,
     latest_checkpoint,
 )
 from selfsup.engine.collapse import CollapseMonitor
@@ -32,7 +33,9 @@ from selfsup.engine.precision import resolve_precision
 from selfsup.engine.progress import clock_now
 from selfsup.engine.quiet import ensure_selfsup_lines, quiet_lightning
 from selfsup.engine.resume_point import remove_stale_temp_files, resume_checkpoint
-from selfsup.engine.run_progress import RunProgress, closing_line
+from selfsup.engine.resume_policy import check_resume_overrides, warn_world_change
+from selfsup.engine.run_length import closing, finished, length, total_steps_of, warmup_steps
+from selfsup.engine.run_progress import RunProgress
 from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.subset import labeled_subset
@@ -41,6 +44,10 @@ from selfsup.modalities import modality_of
 from selfsup.registry import ConfigError, RunError
 
 log = logging.getLogger("selfsup.engine")
+
+# What a command does after training (run records, closing lines, the interpreter's exit),
+# held back from its time budget.
+EXIT_SECONDS = 1.5
 
 # SSLDataModule restores the sampler position itself, so a mid-epoch resume is exact.
 _MID_EPOCH_RESUME = "You're resuming from a checkpoint that ended before"
@@ -78,10 +85,11 @@ def pretrain(
     ``started_at`` (a ``time.monotonic()`` reading, e.g. when the command started) is when a
     ``train.max_minutes`` budget began; by default, this call. Prints selfsup's own lines (as
     the command does) unless the application configured logging, and none of Lightning's."""
+    exit_seconds = 0.0 if started_at is None else EXIT_SECONDS  # given by a command
     started_at = clock_now() if started_at is None else started_at
     ensure_selfsup_lines()
     with quiet_lightning():
-        return _pretrain(cfg, run_dir, resume, extra_callbacks, started_at)
+        return _pretrain(cfg, run_dir, resume, extra_callbacks, started_at, exit_seconds)
 
 
 def _pretrain(
@@ -90,6 +98,7 @@ def _pretrain(
     resume: bool,
     extra_callbacks: list[L.Callback] | None,
     started_at: float,
+    exit_seconds: float,
 ) -> PretrainResult:
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
@@ -101,7 +110,8 @@ def _pretrain(
     if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
         whiten_stem(method, train_set, cfg.train.whiten_stem_images, cfg.train.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run_dir / "config.yaml")
+    if ckpt_path is None:  # a resume rewrites its records only once training restarted
+        save_config(cfg, run_dir / "config.yaml")
     precision = resolve_precision(cfg.train.precision, cfg.train.accelerator)
     datamodule = SSLDataModule(
         train_set,
@@ -109,6 +119,9 @@ def _pretrain(
         cfg.data.num_workers,
         cfg.train.seed,
         collate_fn=modality_of(method.encoder()).collate,
+        epochs=cfg.train.max_epochs
+        if cfg.train.max_steps < 1 and cfg.train.max_epochs > 0
+        else None,
     )
     collapse = CollapseMonitor(
         cfg.eval.collapse_threshold,
@@ -136,8 +149,10 @@ def _pretrain(
     world = trainer.world_size
     global_batch = cfg.data.batch_size * world
     steps_per_epoch = datamodule.batches_per_epoch(world)
-    total_steps = _total_steps(cfg, steps_per_epoch, _length(train_set), world)
-    warmup = _warmup_steps(cfg, steps_per_epoch, total_steps)
+    total_steps = total_steps_of(cfg, steps_per_epoch, length(train_set), world)
+    if ckpt_path is not None and finished(ckpt_path, total_steps, cfg):
+        return PretrainResult(run_dir, method, ckpt_path, checkpoint_step(ckpt_path))
+    warmup = warmup_steps(cfg, steps_per_epoch, total_steps)
     lr = scaled_lr(cfg.optim.base_lr, global_batch)
     if cfg.train.channels_last and method.backbone.channels_last:
         method = method.to(memory_format=torch.channels_last)
@@ -155,29 +170,31 @@ def _pretrain(
         skip_nonfinite=cfg.train.skip_nonfinite,
     )
     module.run_config = cfg.to_dict()
-    module.launched_at = started_at
-    if trainer.is_global_zero:
-        write_run_json(
-            run_dir,
-            cfg.to_dict(),
-            {
-                "precision": precision,
-                "world_size": world,
-                "global_batch": global_batch,
-                "lr": lr,
-                "total_steps": total_steps,
-                "warmup_steps": warmup,
-                "train_samples": len(train_set) if hasattr(train_set, "__len__") else None,
-                "resumed_from": str(ckpt_path) if ckpt_path else None,
-            },
-        )
+    module.launched_at, module.exit_seconds = started_at, exit_seconds
+    records = {
+        "precision": precision,
+        "world_size": world,
+        "global_batch": global_batch,
+        "lr": lr,
+        "total_steps": total_steps,
+        "warmup_steps": warmup,
+        "train_samples": length(train_set) or None,
+        "resumed_from": str(ckpt_path) if ckpt_path else None,
+    }
+    if ckpt_path is not None and trainer.is_global_zero:
+        warn_world_change(run_dir, world, global_batch)
+    write = RunRecords(cfg, run_dir, records)
+    if ckpt_path is None:
+        write.now(trainer)
+    else:
+        trainer.callbacks.append(write)  # type: ignore[attr-defined]
     _fit(trainer, module, datamodule, ckpt_path, run_dir)
     if trainer.is_global_zero:
         evals = {
             "online kNN": knn.seconds if knn is not None else 0.0,
             "validation loss": validation.seconds if validation is not None else 0.0,
         }
-        log.info("%s", _closing(cfg, trainer, module, started_at, evals, saver.seconds))
+        log.info("%s", closing(cfg, trainer, module, started_at, evals, saver.seconds))
         update_run_json(
             run_dir,
             {"global_step": trainer.global_step, "collapse_events": collapse.detector.events},
@@ -192,50 +209,20 @@ def _pretrain(
     )
 
 
-def _warmup_steps(cfg: RunConfig, steps_per_epoch: int | None, total_steps: int) -> int:
-    """``optim.warmup_epochs`` in steps, capped at the run; a warning when it fills the run."""
-    warmup = round(cfg.optim.warmup_epochs * (steps_per_epoch or 0))
-    if warmup >= total_steps > 0:
-        log.warning(
-            "optim.warmup_epochs=%g is %d steps, as long as the whole run (%d steps): the LR "
-            "never leaves warmup; lower optim.warmup_epochs",
-            cfg.optim.warmup_epochs,
-            warmup,
-            total_steps,
-        )
-    return min(total_steps, warmup)
+class RunRecords(L.Callback):
+    """Writes ``config.yaml`` and ``run.json``: at once for a new run, and for a resume only
+    when training has restarted, so a resume that fails leaves the records as they were."""
 
+    def __init__(self, cfg: RunConfig, run_dir: Path, records: dict[str, Any]) -> None:
+        self.cfg, self.run_dir, self.records = cfg, run_dir, records
 
-def _closing(
-    cfg: RunConfig,
-    trainer: L.Trainer,
-    module: SSLModule,
-    started_at: float,
-    evals: dict[str, float],
-    save_seconds: float,
-) -> str:
-    """Why the run stopped and how its wall time was spent (``evals``: seconds per online
-    evaluation)."""
-    step, clock = trainer.global_step, module.clock
-    if cfg.train.max_minutes and step < module.total_steps and clock.out_of_time():
-        stopped_by = f"time budget of {cfg.train.max_minutes:g} min reached"
-    elif step < module.total_steps:
-        stopped_by = "stopped early"
-    else:
-        stopped_by = f"finished all {module.total_steps} steps"
-    total = clock_now() - started_at
-    start_up = max(0.0, (module.train_started_at or started_at) - started_at)
-    spent = {
-        "start-up and data": start_up,
-        "training": max(0.0, total - start_up - sum(evals.values()) - save_seconds),
-        **evals,
-        "checkpoints": save_seconds,
-    }
-    return closing_line(stopped_by, step, total, spent)
+    def now(self, trainer: L.Trainer) -> None:
+        save_config(self.cfg, self.run_dir / "config.yaml")
+        if trainer.is_global_zero:
+            write_run_json(self.run_dir, self.cfg.to_dict(), self.records)
 
-
-def _length(dataset: Any) -> int:
-    return len(dataset) if hasattr(dataset, "__len__") else 0
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.now(trainer)
 
 
 def _starting_checkpoint(run_dir: Path, resume: bool) -> Path | None:
@@ -308,6 +295,7 @@ def resume_run(
     """Continue a run from its directory (its saved config, plus optional overrides)."""
     run_dir = Path(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
+    check_resume_overrides(load_config(run_dir / "config.yaml"), cfg)
     return pretrain(
         cfg, run_dir=run_dir, resume=True, extra_callbacks=extra_callbacks, started_at=started_at
     )
@@ -323,26 +311,6 @@ def _trainer_kwargs(cfg: RunConfig, precision: str) -> dict[str, Any]:
         precision=precision,
         sync_batchnorm=t.sync_batchnorm,
     )
-
-
-def _total_steps(
-    cfg: RunConfig, steps_per_epoch: int | None, dataset_size: int = 0, world_size: int = 1
-) -> int:
-    if cfg.train.max_steps >= 1:
-        return cfg.train.max_steps
-    if steps_per_epoch is None:
-        raise ConfigError("a streamed source has no length: set train.max_steps")
-    if steps_per_epoch < 1:
-        items, world = dataset_size, max(1, world_size)
-        per_device = items // world
-        fits = 1 << max(0, (per_device // 2).bit_length() - 1)  # a power of 2, >= 2 steps
-        fix = f"set data.batch_size={fits} or lower" if per_device else ""
-        raise ConfigError(
-            f"data.batch_size {cfg.data.batch_size} is larger than the {per_device:,} training "
-            f"items per device ({items:,} items over {world} device{'s' if world > 1 else ''})"
-            f"{'; ' + fix if fix else ''} (the last incomplete batch of an epoch is dropped)"
-        )
-    return steps_per_epoch * cfg.train.max_epochs
 
 
 def _online_knn(cfg: RunConfig, train_set: Any) -> OnlineKNN | None:

@@ -7,11 +7,11 @@ A kill mid-write leaves the previous file (or none) in place, plus at most a hid
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from selfsup.files import temp_beside
 from selfsup.registry import RunError
 
 TMP_SUFFIX = ".tmp"
@@ -22,7 +22,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     over ``path``. A write the disk refuses is a one-line :class:`RunError` naming ``path``."""
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+        fd, tmp = temp_beside(path, TMP_SUFFIX)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -14,7 +14,6 @@ import hashlib
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -25,6 +24,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, default_collate
+
+from selfsup.files import temp_beside
 
 Encode = Callable[[torch.Tensor], torch.Tensor]
 """A batch of raw inputs ``[B, ...]`` -> features ``[B, D]``."""
@@ -253,7 +254,7 @@ def _load_cache(path: Path, key: str) -> Features | None:
 def _save_cache(path: Path, key: str, feats: Features) -> None:
     """Write to a temporary file in the same folder, then rename: readers never see a half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_beside(path)
     os.close(fd)
     try:
         save_file(

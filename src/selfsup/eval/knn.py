@@ -2,8 +2,9 @@
 
 Each query takes its ``k`` most cosine-similar bank items and lets them vote for their class
 with weight ``exp(sim / T)`` (the non-parametric classifier of instance discrimination and
-DINO's kNN monitor). Similarities are streamed in ``[query chunk × bank chunk]`` tiles while a
-running top-k is kept, so memory stays at one tile however large Q and N are.
+DINO's kNN monitor). Neighbours come from a :mod:`selfsup.eval.neighbour_index`: by default
+exact torch tiles (``[query chunk × bank chunk]`` with a running top-k, so memory stays at one
+tile however large Q and N are); ``index="auto"`` or a faiss kind for big banks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 import torch
 
 from selfsup.eval.features import Features
+from selfsup.eval.neighbour_index import IndexChoice, build_index
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +25,7 @@ class KNNResult:
     top5: float | None
     k: int
     temperature: float
+    index: str = "exact"
 
 
 def knn_neighbors(
@@ -31,57 +34,21 @@ def knn_neighbors(
     k: int,
     chunk_size: int = 1024,
     bank_chunk_size: int = 32768,
+    index: IndexChoice = "exact",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cosine similarities and indices of each query's ``k`` nearest bank rows, best first.
 
-    Returns ``(sims [Q, k], indices [Q, k])`` with ``k`` clamped to the bank size. Work happens
-    on ``bank.device`` in float32, ``chunk_size`` queries × ``bank_chunk_size`` bank rows at a
-    time.
+    Returns ``(sims [Q, k], indices [Q, k])`` with ``k`` clamped to the bank size. The exact
+    index works on ``bank.device`` in float32, ``chunk_size`` queries × ``bank_chunk_size``
+    bank rows at a time; faiss kinds work on the CPU, and ``faiss-ivf`` may leave slots
+    unfound (index -1, similarity -inf).
     """
     _check_pair(bank, queries)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    if chunk_size < 1 or bank_chunk_size < 1:
-        raise ValueError(f"chunk sizes must be >= 1, got {chunk_size} and {bank_chunk_size}")
-    k = min(k, len(bank))
-    return _dense_neighbors(bank, queries, k, chunk_size, bank_chunk_size)
-
-
-def _dense_neighbors(
-    bank: torch.Tensor, queries: torch.Tensor, k: int, chunk_size: int, bank_chunk_size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact float32 similarities for every pair, tile by tile, with a running top-k."""
-    device = bank.device
-    sims_out = torch.empty(len(queries), k, dtype=torch.float32, device=device)
-    idx_out = torch.empty(len(queries), k, dtype=torch.long, device=device)
-    # Reused buffers: fresh 100 MB tiles per step cost more in page faults than in arithmetic.
-    bank_buf = torch.empty(min(bank_chunk_size, len(bank)) * bank.shape[1], device=device)
-    sim_buf = torch.empty(
-        min(chunk_size, len(queries)) * min(bank_chunk_size, len(bank)), device=device
-    )
-    for q0 in range(0, len(queries), chunk_size):
-        q = _unit(queries[q0 : q0 + chunk_size].to(device), "query")  # [q, D]
-        best_sim = q.new_empty(len(q), 0)  # running top-k similarities [q, <=k]
-        best_idx = torch.empty(len(q), 0, dtype=torch.long, device=device)
-        for b0 in range(0, len(bank), bank_chunk_size):
-            chunk = bank[b0 : b0 + bank_chunk_size]
-            b = _unit(chunk, "bank", out=bank_buf[: chunk.numel()].view(chunk.shape))  # [n, D]
-            sim = torch.mm(q, b.T, out=sim_buf[: len(q) * len(b)].view(len(q), len(b)))
-            chunk_sim, chunk_pos = sim.topk(min(k, len(b)), dim=1)  # [q, <=k]
-            best_sim, best_idx = _merge(best_sim, best_idx, chunk_sim, chunk_pos + b0, k)
-        sims_out[q0 : q0 + len(q)] = best_sim
-        idx_out[q0 : q0 + len(q)] = best_idx
-    return sims_out, idx_out
-
-
-def _merge(
-    best_sim: torch.Tensor, best_idx: torch.Tensor, sim: torch.Tensor, idx: torch.Tensor, k: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-k of the running candidates joined with new ones, best first."""
-    cand_sim = torch.cat([best_sim, sim], dim=1)  # [q, <=k + m]
-    cand_idx = torch.cat([best_idx, idx], dim=1)
-    top_sim, pos = cand_sim.topk(min(k, cand_sim.shape[1]), dim=1)
-    return top_sim, cand_idx.gather(1, pos)
+    nn_index = build_index(bank, index, len(queries), chunk_size, bank_chunk_size)
+    sims, idx = nn_index.search(queries, k)
+    return sims.to(bank.device), idx.to(bank.device)
 
 
 def knn_class_ranking(
@@ -94,10 +61,12 @@ def knn_class_ranking(
     top: int = 1,
     chunk_size: int = 1024,
     bank_chunk_size: int = 32768,
+    index: IndexChoice = "exact",
 ) -> torch.Tensor:
     """The ``top`` best-voted classes per query, best first: ``[Q, top]`` int64.
 
-    Vote ties go to the smaller class index.
+    Vote ties go to the smaller class index. ``index`` picks the neighbour search (a kind of
+    :data:`~selfsup.eval.neighbour_index.INDEX_KINDS` or :class:`IndexOptions`).
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -106,16 +75,17 @@ def knn_class_ranking(
     if not 1 <= top <= num_classes:
         raise ValueError(f"top must be in [1, {num_classes}], got {top}")
     labels = train_labels.to(train_features.device)
+    nn_index = build_index(train_features, index, len(query_features), chunk_size, bank_chunk_size)
     ranking = torch.empty(len(query_features), top, dtype=torch.long, device=train_features.device)
     # One query chunk at a time keeps the [q, k] and [q, C] tensors small too.
     for q0 in range(0, len(query_features), chunk_size):
-        sims, idx = knn_neighbors(
-            train_features, query_features[q0 : q0 + chunk_size], k, chunk_size, bank_chunk_size
-        )
-        # exp((s - s_max) / T) ∝ exp(s / T) and cannot overflow for small T.
-        weights = ((sims - sims[:, :1]) / temperature).exp()  # [q, k]
+        sims, idx = nn_index.search(query_features[q0 : q0 + chunk_size], k)
+        sims, idx = sims.to(labels.device), idx.to(labels.device)
+        # exp((s - s_max) / T) ∝ exp(s / T) and cannot overflow for small T; slots an
+        # approximate index left unfound (-1, -inf) get weight 0.
+        weights = ((sims - sims[:, :1]) / temperature).exp().nan_to_num_(0.0)  # [q, k]
         votes = torch.zeros(len(sims), num_classes, dtype=torch.float32, device=sims.device)
-        votes.scatter_add_(1, labels[idx], weights)  # [q, C]
+        votes.scatter_add_(1, labels[idx.clamp_min(0)], weights)  # [q, C]
         order = votes.sort(dim=1, descending=True, stable=True).indices
         ranking[q0 : q0 + len(sims)] = order[:, :top]
     return ranking
@@ -130,6 +100,7 @@ def knn_predict(
     num_classes: int | None = None,
     chunk_size: int = 1024,
     bank_chunk_size: int = 32768,
+    index: IndexChoice = "exact",
 ) -> torch.Tensor:
     """Predicted class per query ``[Q]`` from a temperature-weighted vote of ``k`` neighbours.
 
@@ -146,6 +117,7 @@ def knn_predict(
         1,
         chunk_size,
         bank_chunk_size,
+        index,
     )[:, 0]
 
 
@@ -159,6 +131,7 @@ def knn_accuracy(
     num_classes: int | None = None,
     chunk_size: int = 1024,
     bank_chunk_size: int = 32768,
+    index: IndexChoice = "exact",
 ) -> float:
     """Top-1 accuracy (fraction in [0, 1]) of :func:`knn_predict` on labelled queries."""
     _check_query_labels(query_labels, len(query_features))
@@ -171,6 +144,7 @@ def knn_accuracy(
         num_classes,
         chunk_size,
         bank_chunk_size,
+        index,
     )
     return (pred.cpu() == query_labels.cpu()).float().mean().item()
 
@@ -183,9 +157,16 @@ def knn_evaluate(
     num_classes: int | None = None,
     chunk_size: int = 1024,
     bank_chunk_size: int = 32768,
+    index: IndexChoice = "exact",
 ) -> KNNResult:
-    """Top-1 (and top-5 with >= 5 classes) kNN accuracy of ``test`` against the ``train`` bank."""
+    """Top-1 (and top-5 with >= 5 classes) kNN accuracy of ``test`` against the ``train`` bank.
+
+    ``index="auto"`` searches exactly in torch while ``len(train) × len(test)`` is small and
+    with faiss beyond (see :mod:`selfsup.eval.neighbour_index`); ``result.index`` names it.
+    """
     _check_query_labels(test.labels, len(test))
+    _check_pair(train.features, test.features)
+    nn_index = build_index(train.features, index, len(test), chunk_size, bank_chunk_size)
     if num_classes is None:
         num_classes = int(max(train.labels.max(), test.labels.max())) + 1 if len(train) else 0
     top = 5 if num_classes >= 5 else 1
@@ -199,6 +180,7 @@ def knn_evaluate(
         top,
         chunk_size,
         bank_chunk_size,
+        nn_index,
     ).cpu()
     hits = ranking == test.labels[:, None]  # [Q, top]
     return KNNResult(
@@ -206,17 +188,8 @@ def knn_evaluate(
         top5=hits.any(dim=1).float().mean().item() if top == 5 else None,
         k=min(k, len(train)),
         temperature=temperature,
+        index=nn_index.describe(),
     )
-
-
-def _unit(x: torch.Tensor, what: str, out: torch.Tensor | None = None) -> torch.Tensor:
-    """Rows scaled to unit L2 norm in float32 (zero rows stay zero), written to ``out`` if given."""
-    x = x.float()
-    norms = torch.linalg.vector_norm(x, dim=1, keepdim=True).clamp_min_(1e-12)
-    x = torch.div(x, norms, out=out) if out is not None else x / norms
-    if not torch.isfinite(norms).all():
-        raise ValueError(f"{what} features contain NaN or inf")
-    return x
 
 
 def _check_pair(bank: torch.Tensor, queries: torch.Tensor) -> None:

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 PERCENT_SUFFIXES = ("top1", "accuracy", "_mean", "recall@1", "recall@5", "recall@10", "map", "gain")
-PERCENT_PREFIXES = ("linear_", "knn_")  # few-shot mean and std of accuracies
+# Few-shot mean and std of accuracies; recall and truncated mAP at any depth.
+PERCENT_PREFIXES = ("linear_", "knn_", "recall@", "map@")
 
 
 def format_value(key: str, value: Any) -> str:

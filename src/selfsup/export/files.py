@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 
+from selfsup.files import temp_beside
 from selfsup.registry import ConfigError, RunError
 
 
@@ -21,7 +21,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = ""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temp_beside(path)
         os.close(fd)
         yield Path(tmp)
         os.replace(tmp, path)

@@ -44,6 +44,14 @@ def cls_attention(backbone: ViTBackbone, x: torch.Tensor) -> torch.Tensor:
     return weights[:, :, 0, backbone.num_prefix_tokens :].reshape(b, heads, h, w)
 
 
+def check_attention(method: Method) -> None:
+    """ValueError unless ``method``'s encoder is a ViT (checked before any data is read)."""
+    if not isinstance(method.encoder(), ViTBackbone):
+        raise ValueError(
+            f"attention maps need a ViT backbone, got {type(method.encoder()).__name__}"
+        )
+
+
 def save_attention_maps(
     method_or_backbone: Method | ViTBackbone,
     images_uint8: torch.Tensor,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torchvision.utils import make_grid, save_image
 
 from selfsup.methods.base import Method
 from selfsup.methods.masked.mae import MAE
@@ -52,6 +51,12 @@ def reconstruction_panels(
     return panels.transpose(0, 1).clamp(0, 1).cpu()
 
 
+def check_reconstructs(method: Method) -> None:
+    """ValueError unless ``method`` can draw reconstructions (checked before any data is read)."""
+    if not isinstance(method, MAE):
+        raise ValueError(f"reconstructions need an MAE method, got {type(method).__name__}")
+
+
 def save_reconstruction_grid(
     method: Method,
     images_uint8: torch.Tensor,
@@ -59,27 +64,54 @@ def save_reconstruction_grid(
     *,
     max_images: int = 8,
     seed: int = 0,
-    padding: int = 2,
+    panel_inches: float = 1.6,
 ) -> Path:
-    """Write a PNG grid, one row per image: original | masked input | reconstruction.
+    """Write a PNG, one row per image under titled columns: original | masked | reconstruction.
 
     Args:
         method: a (trained) ``mae`` method.
         images_uint8: raw images ``[B, C, H, W]``; the first ``max_images`` are shown.
         path: PNG file to write (parent folders are created).
-        seed: seeds the random masks, so a grid can be reproduced.
-        padding: pixels between panels.
+        seed: seeds the random masks, so a figure can be reproduced.
+        panel_inches: size of each panel (at 100 dpi): small images are drawn with visible
+            pixels rather than as thumbnails.
 
     Returns the path written.
     """
     if max_images < 1:
         raise ValueError(f"max_images must be >= 1, got {max_images}")
-    gen = torch.Generator(device=method.vit.mask_token.device if isinstance(method, MAE) else "cpu")
+    check_reconstructs(method)
+    assert isinstance(method, MAE)
+    gen = torch.Generator(device=method.vit.mask_token.device)
     panels = reconstruction_panels(method, images_uint8[:max_images], gen.manual_seed(seed))
-    out = Path(path)
+    ratio = getattr(method, "mask_ratio", None)
+    masked = f"masked ({100 * ratio:.0f}%)" if isinstance(ratio, float) else "masked"
+    return _draw(panels, ("original", masked, "reconstruction"), Path(path), panel_inches)
+
+
+def _draw(panels: torch.Tensor, titles: tuple[str, ...], out: Path, inches: float) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    rows, cols = panels.shape[:2]
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(inches * cols, inches * rows + 0.3), squeeze=False, dpi=100
+    )
+    for i in range(rows):
+        for j in range(cols):
+            rgb = panels[i, j].permute(1, 2, 0).numpy()
+            gray = rgb.shape[-1] == 1
+            axes[i][j].imshow(rgb[..., 0] if gray else rgb, cmap="gray" if gray else None,
+                              vmin=0.0, vmax=1.0, interpolation="nearest")  # fmt: skip
+            axes[i][j].set_axis_off()
+            if i == 0:
+                axes[i][j].set_title(titles[j], fontsize=10)
+    fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    grid = make_grid(panels.flatten(0, 1), nrow=3, padding=padding, pad_value=1.0)
-    save_image(grid, out)
+    fig.savefig(out)
+    plt.close(fig)
     return out
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from selfsup.eval.finetune import FinetuneConfig
+    from selfsup.eval.neighbour_index import IndexOptions
 
 DATA_SPEC = "digits:train|test, a class-folder PATH, PATH@train|val, tar shards, or a .tsv"
 
@@ -53,6 +54,28 @@ def add_knn_arguments(p: argparse.ArgumentParser) -> None:
     """kNN vote settings."""
     p.add_argument("--k", type=int, default=200, help="kNN neighbours")
     p.add_argument("--temperature", type=float, default=0.1, help="kNN vote temperature")
+
+
+def add_index_arguments(p: argparse.ArgumentParser) -> None:
+    """Which neighbour search kNN and retrieval use (docs/search.md)."""
+    from selfsup.eval.neighbour_index import INDEX_KINDS
+
+    p.add_argument(
+        "--index",
+        choices=INDEX_KINDS,
+        default="auto",
+        help="neighbour search: exact torch, faiss (flat, or IVF for huge banks), or auto "
+        "(exact while bank x queries <= 1e9, faiss beyond)",
+    )
+    p.add_argument("--nprobe", type=int, default=32, help="IVF lists searched per query")
+    p.add_argument("--nlist", type=int, default=None, help="IVF lists (default 4*sqrt(bank))")
+
+
+def index_options(a: argparse.Namespace) -> IndexOptions:
+    """The :class:`IndexOptions` of the parsed ``--index``, ``--nprobe`` and ``--nlist``."""
+    from selfsup.eval.neighbour_index import IndexOptions
+
+    return IndexOptions(kind=a.index, nprobe=a.nprobe, nlist=a.nlist)
 
 
 def add_few_label_arguments(p: argparse.ArgumentParser) -> None:
