@@ -57,3 +57,13 @@ def test_the_val_items_are_capped_and_spread_over_the_split() -> None:
     picked = [int(collate([items[i]])["input"]) for i in range(len(items))]  # type: ignore[arg-type]
     assert picked == [0, 25, 50, 74, 99]
     assert validation_items(data, 500) is data  # type: ignore[arg-type]
+
+
+def test_a_resume_may_change_how_often_val_loss_is_logged(tmp_path: Path) -> None:
+    from selfsup.engine.run import resume_run
+
+    run_dir = tiny_text_run(tmp_path, "gpt", steps=2).run_dir
+    resume_run(run_dir, ["train.max_steps=4", "eval.val_loss_every_n_steps=1"])
+    with (run_dir / "csv" / "part-1" / "metrics.csv").open() as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f) if r.get("val_loss")]
+    assert steps == [3, 4]
