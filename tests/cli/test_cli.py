@@ -75,3 +75,10 @@ def test_version_and_fast_answers_load_no_torch() -> None:
     probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert probe.stdout.strip() == "False False", probe.stdout + probe.stderr
     assert "unknown key 'train.max_epochz'" in probe.stderr
+
+
+def test_the_index_choices_of_the_parser_are_the_index_kinds() -> None:
+    from selfsup.cli.eval.options import INDEX_CHOICES
+    from selfsup.eval.neighbour_index import INDEX_KINDS
+
+    assert INDEX_CHOICES == INDEX_KINDS

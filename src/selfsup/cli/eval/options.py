@@ -56,13 +56,16 @@ def add_knn_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=0.1, help="kNN vote temperature")
 
 
+# selfsup.eval.neighbour_index.INDEX_KINDS, spelled out: building the parser must not import
+# torch (a test keeps the two equal).
+INDEX_CHOICES = ("exact", "auto", "faiss", "faiss-flat", "faiss-ivf")
+
+
 def add_index_arguments(p: argparse.ArgumentParser) -> None:
     """Which neighbour search kNN and retrieval use (docs/search.md)."""
-    from selfsup.eval.neighbour_index import INDEX_KINDS
-
     p.add_argument(
         "--index",
-        choices=INDEX_KINDS,
+        choices=INDEX_CHOICES,
         default="auto",
         help="neighbour search: exact torch, faiss (flat, or IVF for huge banks), or auto "
         "(exact while bank x queries <= 1e9, faiss beyond)",
