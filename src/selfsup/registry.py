@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import re
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -122,6 +123,33 @@ class Registry(Generic[T]):
     def _check_name(self, name: str) -> None:
         if name not in self._entries:
             raise ConfigError(f"unknown {self.kind} '{name}'{closest(name, self._entries.keys())}")
+
+
+def name_patterns(chosen: Sequence[str], names: Sequence[str]) -> list[str]:
+    """``chosen`` (a subset of ``names``) written short: names sharing a first word become
+    one ``prefix*`` pattern when that pattern matches chosen names only, e.g. ``resnet18``,
+    ``resnet_tiny`` -> ``resnet*``; ``text_decoder_tiny``, ``text_decoder_small`` ->
+    ``text_decoder_*`` (while a ``text_encoder_*`` is not chosen)."""
+    groups: dict[str, list[str]] = {}
+    for name in chosen:
+        groups.setdefault(re.split(r"[_\d]", name, maxsplit=1)[0], []).append(name)
+    out: list[str] = []
+    for members in groups.values():
+        prefix = _common_prefix(members)
+        covered = [n for n in names if n.startswith(prefix)]
+        if len(members) > 1 and sorted(covered) == sorted(members):
+            out.append(prefix + "*")
+        else:
+            out.extend(members)
+    return out
+
+
+def _common_prefix(names: Sequence[str]) -> str:
+    first, last = min(names), max(names)  # what the sorted extremes share, all names share
+    for i, (a, b) in enumerate(zip(first, last, strict=False)):
+        if a != b:
+            return first[:i]
+    return first
 
 
 def check_type(where: str, value: Any, annotation: Any) -> None:

@@ -64,6 +64,19 @@ def test_missing_data_path_is_one_line() -> None:
         build_split(cfg, "train")
 
 
+def test_a_text_method_on_the_wrong_kind_of_text_backbone_fails_before_reading_data() -> None:
+    text = ["data.source=text", "data.path=no/such/corpus.txt", "augment.name=none"]
+    cfg = load_config(None, [*text, "method.name=gpt", "backbone.name=text_encoder_tiny"])
+    with pytest.raises(ConfigError, match=r"causal=True; .* \(it takes text_decoder_\*\)"):
+        build_method(cfg)  # the corpus does not exist: the error comes before any reading
+    cfg = load_config(None, [*text, "method.name=bert_mlm", "backbone.name=text_decoder_tiny"])
+    with pytest.raises(ConfigError, match=r"\(it takes text_encoder_\*\)"):
+        build_method(cfg)
+    cfg = load_config(None, [*text, "method.name=gpt", "backbone.name=resnet_tiny"])
+    with pytest.raises(ConfigError, match="works on text but backbone 'resnet_tiny' encodes image"):
+        build_method(cfg)
+
+
 def test_shards_take_the_run_seed_unless_data_seed_is_set(tmp_path: Path) -> None:
     from selfsup.data.shard_writer import write_shards
 

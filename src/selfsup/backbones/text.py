@@ -121,6 +121,12 @@ class TextTransformer(Backbone):
         """The tokenizer's pad id."""
         return self.tokenizer.pad_id
 
+    def fit_context(self, ids: torch.Tensor) -> torch.Tensor:
+        """``ids [B, T]`` cut to the first ``max_len``: a data source's LM windows hold
+        ``seq_len + 1`` ids (the last one only a next-token target), one more than a model
+        built with ``max_len = seq_len`` reads."""
+        return ids[:, : self.max_len]
+
     def forward_layers(self, ids: torch.Tensor) -> list[torch.Tensor]:
         """Hidden states after the embedding and after every block, each ``[B, T, D]``; the
         last one is normalised (it is what ``forward_tokens`` returns)."""
@@ -209,6 +215,7 @@ def as_text_backbone(backbone: Backbone, causal: bool, method: str) -> TextTrans
 
 def _register(name: str, size: str, causal: bool) -> None:
     default_pool: Pool = "last" if causal else "mean"
+    d, n, h = SIZES[size]
 
     def factory(
         tokenizer: Tokenizer | None = None,
@@ -221,13 +228,10 @@ def _register(name: str, size: str, causal: bool) -> None:
         mlp_ratio: float = 4.0,
         dropout: float = 0.0,
     ) -> TextTransformer:
-        """A text transformer; ``tokenizer`` is supplied by the engine from the data source;
-        ``dim`` / ``depth`` / ``heads`` override the named size."""
         if tokenizer is None:
             raise ValueError(
                 "text backbones need a tokenizer; use a text data source (text, jsonl, tsv)"
             )
-        d, n, h = SIZES[size]
         return TextTransformer(
             tokenizer,
             dim=dim or d,
@@ -241,7 +245,19 @@ def _register(name: str, size: str, causal: bool) -> None:
             dropout=dropout,
         )
 
-    register_backbone(name)(factory)
+    kind = (
+        "Causal text decoder (GPT-style; pools the last token)"
+        if causal
+        else "Bidirectional text encoder (BERT-style; mean-pools the tokens)"
+    )
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = f"""{kind}, {size}: D={d}, {n} blocks, {h} heads.
+
+    ``tokenizer`` is supplied by the engine from the data source (or a checkpoint);
+    ``dim`` / ``depth`` / ``heads`` override the named size.
+    """
+    # ``causal`` is a registration tag: methods ask for it (``backbone_tags``) before building.
+    register_backbone(name, causal=causal)(factory)
 
 
 for _size in SIZES:

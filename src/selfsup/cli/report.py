@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from selfsup.cli.command import Command
 from selfsup.registry import ConfigError
 
 if TYPE_CHECKING:
     from selfsup.report.sections_features import FeaturePictures
+    from selfsup.report.sections_text import TextSample
+
+# A language model's sample in its report: the val split's first tokens as the prompt,
+# continued with these settings and seed, so every report of a checkpoint shows the same text.
+SAMPLE_PROMPT_TOKENS = 32
+SAMPLE_NEW_TOKENS = 200
+SAMPLE_TEMPERATURE = 0.8
+SAMPLE_SEED = 0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,27 +35,78 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-features", action="store_true", help="skip t-SNE and neighbour grid")
 
 
+# The report's language-model sample: a prompt of the val split's first tokens, continued
+# with these settings and this seed, so reports of one run always show the same text.
+SAMPLE_PROMPT_TOKENS = 32
+SAMPLE_NEW_TOKENS = 200
+SAMPLE_TEMPERATURE = 0.8
+SAMPLE_SEED = 0
+
+
 def run_pictures(run_dir: str | Path, max_items: int = 1000) -> FeaturePictures:
     """t-SNE and neighbour pictures of a run's last checkpoint (a note instead, on failure)."""
+    pictures, _, _ = run_extras(run_dir, max_items, features=True)
+    assert pictures is not None  # always drawn (or noted) when features are asked for
+    return pictures
+
+
+def run_extras(
+    run_dir: str | Path, max_items: int = 1000, features: bool = True
+) -> tuple[FeaturePictures | None, TextSample | None, list[str]]:
+    """What the report draws from a run's last checkpoint, loaded once: the feature pictures
+    (None unless ``features``), a language model's sample (None for other methods), and
+    notes on what could not be drawn."""
     from selfsup.engine.build import build_split
     from selfsup.engine.load import load_method, resolve_checkpoint
     from selfsup.engine.safe_load import UntrustedCheckpointError
     from selfsup.report.sections_features import FeaturePictures, feature_pictures, first_line
 
+    def no_pictures(why: str) -> FeaturePictures | None:
+        note = f"features unavailable ({why}): t-SNE and neighbours skipped"
+        return FeaturePictures(notes=[note]) if features else None
+
     try:
         ckpt = resolve_checkpoint(run_dir)
         method, cfg = load_method(ckpt)
-        if not cfg.data.val_split:
-            note = "the config has no data.val_split: t-SNE and neighbours skipped"
-            return FeaturePictures(notes=[note])
-        val = build_split(cfg, cfg.data.val_split)
-        bank = build_split(cfg, cfg.data.train_split)
+        val = build_split(cfg, cfg.data.val_split) if cfg.data.val_split else None
     except UntrustedCheckpointError:
         raise  # never a note: the user must know the file was refused
     except (ConfigError, ValueError, OSError, RuntimeError, KeyError) as e:
-        note = f"features unavailable ({first_line(e)}): t-SNE and neighbours skipped"
-        return FeaturePictures(notes=[note])
-    return feature_pictures(method.embed, val, bank, checkpoint=ckpt.name, max_items=max_items)
+        return no_pictures(first_line(e)), None, []
+    sample, notes = None, []
+    if hasattr(method, "generate"):
+        try:
+            sample = text_sample(method, val, ckpt.name)
+        except (ConfigError, ValueError, RuntimeError) as e:
+            notes.append(f"generated sample skipped: {first_line(e)}")
+    if not features:
+        return None, sample, notes
+    if val is None:
+        note = "the config has no data.val_split: t-SNE and neighbours skipped"
+        return FeaturePictures(notes=[note]), sample, notes
+    try:
+        bank = build_split(cfg, cfg.data.train_split)
+    except (ConfigError, ValueError, OSError) as e:
+        return no_pictures(first_line(e)), sample, notes
+    pics = feature_pictures(method.embed, val, bank, checkpoint=ckpt.name, max_items=max_items)
+    return pics, sample, notes
+
+
+def text_sample(method: Any, val: Any, checkpoint: str | None = None) -> TextSample:
+    """A language model's continuation of the first :data:`SAMPLE_PROMPT_TOKENS` tokens of
+    its val split (``<eos>`` without one), drawn with the report's fixed settings."""
+    from selfsup.cli.generate import language_model, sample_ids
+    from selfsup.report.sections_text import TextSample
+
+    tok = language_model(method).text.tokenizer
+    first = next(iter(val), None) if val is not None else None  # map-style or a stream
+    ids = [int(i) for i in first["input"][:SAMPLE_PROMPT_TOKENS]] if first else [tok.eos_id]
+    new = sample_ids(method, ids, SAMPLE_NEW_TOKENS, SAMPLE_TEMPERATURE, None, SAMPLE_SEED)
+    settings = (
+        f"prompt: the first {len(ids)} tokens of the val split · seed {SAMPLE_SEED} · "
+        f"temperature {SAMPLE_TEMPERATURE:g} · {SAMPLE_NEW_TOKENS} new tokens"
+    )
+    return TextSample(tok.decode(ids), tok.decode(new), checkpoint, settings)
 
 
 def make_report(
@@ -56,14 +115,15 @@ def make_report(
     features: bool = True,
     max_items: int = 1000,
 ) -> Path:
-    """Write the report of ``run_dir`` (with feature pictures unless ``features`` is False)."""
+    """Write the report of ``run_dir``: feature pictures unless ``features`` is False, and a
+    generated sample for a language model."""
     from selfsup.report.html import write_report
 
     if max_items < 4:
         raise ConfigError(f"--max-items must be >= 4, got {max_items}")
-    pictures = run_pictures(run_dir, max_items) if features else None
+    pictures, sample, notes = run_extras(run_dir, max_items, features)
     try:
-        return write_report(run_dir, out, pictures)
+        return write_report(run_dir, out, pictures, sample, notes)
     except ValueError as e:
         raise ConfigError(str(e)) from None
 
@@ -77,7 +137,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 COMMAND = Command(
     "report",
-    "write an HTML report (curves, t-SNE, neighbours) of a run",
+    "write an HTML report (curves, t-SNE, neighbours, a language model's sample) of a run",
     add_arguments,
     run_report,
 )

@@ -197,6 +197,8 @@ def _check_values(cfg: RunConfig) -> None:
         (cfg.train.whiten_stem_images >= 0, "train.whiten_stem_images must be >= 0"),
         (cfg.eval.knn_k >= 1, "eval.knn_k must be >= 1"),
         (cfg.eval.knn_temperature > 0, "eval.knn_temperature must be > 0"),
+        (cfg.eval.val_loss_every_n_steps >= 0, "eval.val_loss_every_n_steps must be >= 0"),
+        (cfg.eval.val_loss_batches >= 1, "eval.val_loss_batches must be >= 1"),
         (0 < cfg.eval.collapse_threshold < 1, "eval.collapse_threshold must be in (0, 1)"),
         (cfg.eval.collapse_patience >= 1, "eval.collapse_patience must be >= 1"),
     ]

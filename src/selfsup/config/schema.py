@@ -107,6 +107,11 @@ class EvalConfig:
     knn_bank_size: int = 10000
     knn_query_size: int = 2000
     batch_size: int = 512
+    # Held-out loss of methods that define one (language models), logged as val_loss every
+    # this many steps and when training ends (0: off), over at most val_loss_batches batches
+    # of the data.val_split.
+    val_loss_every_n_steps: int = 200
+    val_loss_batches: int = 8
     # Collapse alarm: warn when the std of the L2-normalised embeddings stays below
     # collapse_threshold * 1/sqrt(D) (the isotropic value) for collapse_patience steps in a row.
     collapse_threshold: float = 0.1

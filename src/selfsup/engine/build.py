@@ -12,7 +12,7 @@ from selfsup.backbones.registry import BACKBONES
 from selfsup.config.schema import RunConfig
 from selfsup.data.sources import DATA_SOURCES, build_dataset
 from selfsup.methods.base import Method
-from selfsup.methods.registry import BUILT_ARGS, METHODS, loaded_args
+from selfsup.methods.registry import BUILT_ARGS, METHODS, check_backbone, loaded_args
 from selfsup.modalities import modality_of_backbone
 from selfsup.registry import ConfigError, check_type
 
@@ -35,30 +35,19 @@ def validate(cfg: RunConfig) -> None:
 
 
 def build_method(cfg: RunConfig, **given: Any) -> Method:
-    """Build backbone, views and method; mismatches (a token method on a CNN) are ConfigErrors.
+    """Build backbone, views and method; mismatches (a token method on a CNN, a GPT on a text
+    encoder) are ConfigErrors, raised before any data is read.
 
     The backbone's modality spec supplies what its factory needs beyond the config (text: the
     tokenizer); ``given`` holds what the caller already has (a checkpoint's ``tokenizer``),
     else it comes from the configured training data.
     """
     validate(cfg)
-    method_cls: Any = METHODS.get(cfg.method.name)
+    # Before the backbone is built: a text backbone's tokenizer would read the data first.
+    check_backbone(cfg.method.name, cfg.backbone.name)
     modality = modality_of_backbone(cfg.backbone.name)
     extra = modality.backbone_args(given, lambda: build_split(cfg, cfg.data.train_split))
     backbone = BACKBONES.create(cfg.backbone.name, **{**cfg.backbone.args, **extra})
-    if getattr(method_cls, "requires_tokens", False) and not backbone.has_tokens:
-        with_tokens = [n for n in BACKBONES.names() if n.startswith("vit")]
-        hint = f" (try '{with_tokens[0]}')" if with_tokens else ""
-        raise ConfigError(
-            f"method '{cfg.method.name}' needs a backbone with tokens; "
-            f"'{cfg.backbone.name}' has none{hint}"
-        )
-    method_modality = getattr(method_cls, "modality", "image")
-    if method_modality != backbone.modality:
-        raise ConfigError(
-            f"method '{cfg.method.name}' works on {method_modality} but backbone "
-            f"'{cfg.backbone.name}' encodes {backbone.modality}"
-        )
     augment = None
     if cfg.augment.name != NO_AUGMENT:
         augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)

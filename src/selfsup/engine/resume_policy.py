@@ -27,7 +27,7 @@ RESUMABLE = {
     "eval": {
         "knn_every_n_epochs", "knn_k", "knn_temperature", "knn_bank_size", "knn_query_size",
         "batch_size", "collapse_threshold", "collapse_patience", "stop_on_collapse",
-        "collapse_rank_threshold",
+        "collapse_rank_threshold", "val_loss_every_n_steps", "val_loss_batches",
     },
     "data": {"num_workers"},
 }  # fmt: skip

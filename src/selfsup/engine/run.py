@@ -40,6 +40,7 @@ from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.strategy import build_strategy, timeout_error
 from selfsup.engine.subset import labeled_subset
+from selfsup.engine.validation import build_validation
 from selfsup.modalities import modality_of
 from selfsup.registry import ConfigError, RunError
 
@@ -130,6 +131,7 @@ def _pretrain(
         cfg.eval.collapse_rank_threshold,
     )
     knn = _online_knn(cfg, train_set)
+    validation = build_validation(cfg, method)
     saver = PeriodicCheckpoint(
         checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
     )
@@ -140,6 +142,7 @@ def _pretrain(
         EpochData(train_set),
         collapse,
         *([knn] if knn is not None else []),
+        *([validation] if validation is not None else []),
         *([RunProgress(unit)] if cfg.train.progress else []),
         *(extra_callbacks or []),
     ]
@@ -189,8 +192,11 @@ def _pretrain(
         trainer.callbacks.append(write)  # type: ignore[attr-defined]
     _fit(trainer, module, datamodule, ckpt_path, run_dir)
     if trainer.is_global_zero:
-        knn_seconds = knn.seconds if knn is not None else 0.0
-        log.info("%s", closing(cfg, trainer, module, started_at, knn_seconds, saver.seconds))
+        evals = {
+            "online kNN": knn.seconds if knn is not None else 0.0,
+            "validation loss": validation.seconds if validation is not None else 0.0,
+        }
+        log.info("%s", closing(cfg, trainer, module, started_at, evals, saver.seconds))
         update_run_json(
             run_dir,
             {"global_step": trainer.global_step, "collapse_events": collapse.detector.events},

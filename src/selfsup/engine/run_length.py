@@ -39,10 +39,11 @@ def closing(
     trainer: L.Trainer,
     module: SSLModule,
     started_at: float,
-    knn_seconds: float,
+    evals: dict[str, float],
     save_seconds: float,
 ) -> str:
-    """Why the run stopped and how its wall time was spent."""
+    """Why the run stopped and how its wall time was spent (``evals``: seconds per online
+    evaluation, e.g. the online kNN)."""
     step = trainer.global_step
     if module.budget_stopped:
         stopped_by = f"time budget of {cfg.train.max_minutes:g} min reached"
@@ -54,8 +55,8 @@ def closing(
     start_up = max(0.0, (module.train_started_at or started_at) - started_at)
     spent = {
         "start-up and data": start_up,
-        "training": max(0.0, total - start_up - knn_seconds - save_seconds),
-        "online kNN": knn_seconds,
+        "training": max(0.0, total - start_up - sum(evals.values()) - save_seconds),
+        **evals,
         "checkpoints": save_seconds,
     }
     return closing_line(stopped_by, step, total, spent)

@@ -60,6 +60,15 @@ class Method(nn.Module):
         """Compute the loss for one batch; ``generator`` drives the random views."""
         raise NotImplementedError
 
+    def validation_loss(
+        self, batch: Batch, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        """The loss of a held-out batch, computed without side effects (no queue, centre or
+        teacher update), for the engine's periodic ``val_loss``; ``generator`` fixes any
+        randomness (masks) so successive evaluations compare. Default: None, no such loss
+        (a view-based loss on held-out data says little about a run's progress)."""
+        return None
+
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Hook after each optimizer step (teacher EMA updates, step counters). Default: nothing.
 

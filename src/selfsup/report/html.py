@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from selfsup.registry import ConfigError
 from selfsup.report.plots import Series, line_plot
 from selfsup.report.sections_data import RunData, load_run
 from selfsup.report.sections_features import FeaturePictures
+from selfsup.report.sections_text import TextSample
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0;
@@ -31,6 +34,8 @@ figure{margin:0 0 10px} figcaption{text-align:center;font-size:13px;color:#4b556
 .warn{background:#fef2f2;border-left:5px solid #dc2626} .ok{border-left:5px solid #059669}
 table{border-collapse:collapse;font-size:14px;margin:4px 0 10px}
 td,th{padding:4px 12px;border-bottom:1px solid #e5e7eb;text-align:left} td.num{text-align:right}
+pre.sample{white-space:pre-wrap;font-size:13px;background:#f9fafb;padding:10px;
+  border-radius:6px;max-height:420px;overflow:auto} pre.sample b{color:#2563eb}
 .pics{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px}
 """
 
@@ -39,21 +44,28 @@ def write_report(
     run_dir: str | Path,
     out: str | Path | None = None,
     pictures: FeaturePictures | None = None,
+    sample: TextSample | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
     """Write the report of ``run_dir`` to ``out`` (default ``<run_dir>/report.html``).
 
-    ``pictures`` (t-SNE and neighbour grid, see :func:`feature_pictures`) are drawn by the
-    caller from a loaded encoder; without them those sections are left out.
+    ``pictures`` (t-SNE and neighbour grid, see :func:`feature_pictures`) and a language
+    model's ``sample`` are drawn by the caller from a loaded checkpoint; without them those
+    sections are left out. ``notes`` say what the caller could not draw.
     """
     run = load_run(run_dir)
+    run.notes.extend(notes)
     target = Path(out) if out is not None else run.run_dir / "report.html"
-    target.write_text(render_report(run, pictures), encoding="utf-8")
+    target.write_text(render_report(run, pictures, sample), encoding="utf-8")
     return target
 
 
-def render_report(run: RunData, pictures: FeaturePictures | None = None) -> str:
+def render_report(
+    run: RunData, pictures: FeaturePictures | None = None, sample: TextSample | None = None
+) -> str:
     """The report page as a string; each section is skipped with a note when its data is absent."""
-    parts = [_header(run), _collapse(run), _curves(run), _monitors(run), _accuracy(run)]
+    parts = [_header(run), _collapse(run), _curves(run), _sample(sample)]
+    parts += [_monitors(run), _accuracy(run)]
     if pictures is not None:
         pics = pictures
         run.notes.extend(pics.notes)
@@ -95,14 +107,16 @@ def _header(run: RunData) -> str:
     cfg, info, m = run.config, run.info, run.metrics
     name = lambda part: str((cfg.get(part) or {}).get("name", "?"))  # noqa: E731
     steps = max((s for pts in m.values() for s, _ in pts), default=None)
-    img_s = [v for _, v in m.get("img_s", [])]
+    rate = [v for _, v in m.get("img_s", [])]  # samples/s, whatever the modality
     facts = {
         "method": name("method"),
         "backbone": name("backbone"),
         "data": str((cfg.get("data") or {}).get("source", "?")),
         "steps": f"{steps:,}" if steps is not None else "?",
         "train time": _duration(run),
-        "images / s": f"{sum(img_s) / len(img_s):,.0f}" if img_s else "?",
+        f"{throughput_unit(name('backbone'))} / s": (
+            f"{sum(rate) / len(rate):,.0f}" if rate else "?"
+        ),
         "global batch": str(info.get("global_batch", "?")),
         "samples": f"{info['train_samples']:,}" if "train_samples" in info else "?",
     }
@@ -118,6 +132,22 @@ def _header(run: RunData) -> str:
         f'<div class="sub">{html.escape(str(run.run_dir))} — started {created} — {commit}</div>'
         f'<div class="facts">{boxes}</div></header><main>'
     )
+
+
+def throughput_unit(backbone: str) -> str:
+    """What one throughput sample of a run on ``backbone`` is, in words: its modality's
+    ``unit`` (``img`` -> images, ``seq`` -> sequences), or "samples" for an unknown backbone."""
+    import selfsup.backbones  # noqa: F401  (registers every backbone, so its modality is known)
+    from selfsup.modalities import modality_of_backbone
+
+    try:
+        unit = modality_of_backbone(backbone).unit
+    except ConfigError:  # a backbone this install does not know (renamed, or from a plugin)
+        return "samples"
+    return _UNIT_WORDS.get(unit, unit)
+
+
+_UNIT_WORDS = {"img": "images", "seq": "sequences"}
 
 
 def _duration(run: RunData) -> str:
@@ -161,9 +191,24 @@ def _plot_or_note(key: str, title: str, series: dict[str, Series], **kw: Any) ->
 
 def _curves(run: RunData) -> str:
     m = run.metrics
-    return _plot_or_note("loss", "Training loss", {"loss": m.get("loss", [])}, smooth=5) + (
-        _plot_or_note("lr", "Learning rate", {"lr": m.get("lr", [])})
-    )
+    if m.get("val_loss"):  # language models: the held-out loss next to the training loss
+        series = {"train loss": m.get("loss", []), "val loss": m["val_loss"]}
+        loss = _plot_or_note(
+            "loss", "Training and validation loss", series, smooth=5, unsmoothed=("val loss",)
+        )
+    else:
+        loss = _plot_or_note("loss", "Training loss", {"loss": m.get("loss", [])}, smooth=5)
+    return loss + _plot_or_note("lr", "Learning rate", {"lr": m.get("lr", [])})
+
+
+def _sample(sample: TextSample | None) -> str:
+    if sample is None:
+        return ""
+    src = f" (checkpoint {sample.checkpoint})" if sample.checkpoint else ""
+    text = f"<b>{html.escape(sample.prompt)}</b>{html.escape(sample.continuation)}"
+    cap = f"<figcaption>prompt in blue · {html.escape(sample.settings)}</figcaption>"
+    inner = f'<figure><pre class="sample">{text}</pre>{cap}</figure>'
+    return _section("sample", "Generated sample" + src, inner)
 
 
 def _monitors(run: RunData) -> str:

@@ -34,8 +34,10 @@ def line_plot(
     log_y: bool = False,
     percent: bool = False,
     smooth: int = 0,
+    unsmoothed: tuple[str, ...] = (),
 ) -> bytes:
-    """One line per named series against training step; ``smooth`` adds a moving average."""
+    """One line per named series against training step; ``smooth`` adds a moving average to
+    each series not named in ``unsmoothed`` (sparse evaluations are drawn as they are)."""
     if not any(series.values()):
         raise ValueError(f"no data to plot for {title!r}")
     fig, ax = plt.subplots(figsize=(5.6, 3.2), dpi=110)
@@ -46,7 +48,7 @@ def line_plot(
         values = np.array([v for _, v in points]) * (100 if percent else 1)
         colour = _COLOURS[i % len(_COLOURS)]
         marker = "o" if len(points) <= 30 else None
-        if smooth > 1 and len(values) > 2 * smooth:
+        if smooth > 1 and len(values) > 2 * smooth and name not in unsmoothed:
             ax.plot(steps, values, color=colour, alpha=0.25, lw=1)
             kernel = np.ones(smooth) / smooth
             ax.plot(

@@ -50,5 +50,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 PROTOCOL = EvalProtocol(
-    "fewshot", "probes on a few labels, over seeds", run, add_arguments, ("train", "test")
+    "fewshot",
+    "probes on a few labels, over seeds",
+    run,
+    add_arguments,
+    ("train", "test"),
+    needs_help="--train, --test and one of --per-class, --fraction, --labels",
 )

@@ -29,4 +29,9 @@ def run(ctx: EvalContext) -> dict[str, Any]:
     return lm_metrics(ctx.method, ctx.cfg, batch_size=min(ctx.args.batch_size, 64))
 
 
-PROTOCOL = EvalProtocol("lm", "language-model loss and perplexity on the run's val split", run)
+PROTOCOL = EvalProtocol(
+    "lm",
+    "language-model loss and perplexity on the run's val split",
+    run,
+    needs_help="a gpt checkpoint (no data: it reads its run's own val split)",
+)

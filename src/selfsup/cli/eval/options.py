@@ -11,15 +11,32 @@ if TYPE_CHECKING:
 
 DATA_SPEC = "digits:train|test, a class-folder PATH, PATH@train|val, tar shards, or a .tsv"
 
+# The forms of a data argument, for ``selfsup eval --help``.
+DATA_FORMS = """\
+data (--train, --test, --data, --unlabeled), as the checkpoint's modality reads it:
+  digits:train, digits:test   scikit-learn's bundled 8x8 digits
+  PATH                        a folder of images in class sub-folders
+  PATH@train, PATH@val        that folder split per class (--val-fraction of each in @val)
+  FILE.tar, 'DIR/*.tar', DIR  tar shards (key.jpg + key.cls)
+  FILE.tsv                    text checkpoints: a TSV whose header names a 'label' column
+                              and a text column ('sentence', else the other one), read with
+                              the checkpoint's tokenizer, at most --size tokens per row"""
+
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """The checkpoint, data and extraction arguments of every protocol."""
     p.add_argument("--checkpoint", required=True, help="a .ckpt file or a run directory")
     p.add_argument("--train", default=None, help=f"labeled train data / gallery: {DATA_SPEC}")
-    p.add_argument("--test", default=None, help="labeled test data / retrieval queries")
-    p.add_argument("--data", default=None, help="one dataset (monitors, tsne, retrieval)")
+    p.add_argument(
+        "--test", default=None, help="labeled test data / retrieval queries (same forms)"
+    )
+    p.add_argument(
+        "--data", default=None, help="one dataset: monitors, tsne, retrieval (same forms)"
+    )
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of each class in @val")
-    p.add_argument("--size", type=int, default=None, help="decode images to SIZE x SIZE")
+    p.add_argument(
+        "--size", type=int, default=None, help="images: decode to SIZE x SIZE; text: max tokens"
+    )
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-cache", action="store_true", help="do not cache extracted features")

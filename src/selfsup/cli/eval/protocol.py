@@ -24,7 +24,9 @@ class EvalProtocol:
     """One ``selfsup eval <name>`` protocol.
 
     ``needs`` names the data arguments (``train``, ``test``, ``data``) that must be given;
-    ``run`` maps the context to a flat result dict (printed as a table and written as JSON).
+    ``needs_help`` says in words what the protocol needs when that is more than ``needs``
+    (one of several options, a kind of checkpoint). ``run`` maps the context to a flat result
+    dict (printed as a table and written as JSON).
     """
 
     name: str
@@ -32,3 +34,10 @@ class EvalProtocol:
     run: Callable[[EvalContext], dict[str, Any]]
     add_arguments: Callable[[argparse.ArgumentParser], None] = no_arguments
     needs: tuple[str, ...] = ()
+    needs_help: str = ""
+
+    def requirements(self) -> str:
+        """What the protocol needs besides ``--checkpoint``, e.g. ``--train and --test``."""
+        if self.needs_help:
+            return self.needs_help
+        return " and ".join(f"--{n}" for n in self.needs) or "nothing more"

@@ -140,4 +140,5 @@ PROTOCOL = EvalProtocol(
     run,
     add_arguments,
     ("train", "test"),
+    needs_help="--train, --test and --unlabeled, or one of --per-class, --fraction, --labels",
 )

@@ -40,5 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 PROTOCOL = EvalProtocol(
-    "retrieval", "recall@k and mAP of same-label neighbours", run, add_arguments
+    "retrieval",
+    "recall@k and mAP of same-label neighbours",
+    run,
+    add_arguments,
+    needs_help="--test (queries; --train: the gallery) or --data (leave-one-out)",
 )

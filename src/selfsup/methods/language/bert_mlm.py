@@ -13,7 +13,11 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.token_masking import IGNORE, mask_tokens
 
 
-@register_method("bert_mlm", tiny={"backbone": "text_encoder_tiny", "embedding": False})
+@register_method(
+    "bert_mlm",
+    backbone_tags={"causal": False},
+    tiny={"backbone": "text_encoder_tiny", "embedding": False},
+)
 class BertMLM(Method):
     """Corrupt ``mask_ratio`` of the non-special tokens (80% ``[MASK]``, 10% random, 10% kept)
     and predict the originals; the loss covers the chosen positions only.
@@ -63,6 +67,10 @@ class BertMLM(Method):
         """The backbone, typed as the text transformer it is checked to be."""
         return as_text_backbone(self.backbone, causal=False, method="bert_mlm")
 
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The ids the backbone reads: an LM window's inputs, cut to its ``max_len``."""
+        return self.text.fit_context(x)
+
     def corrupt(
         self, ids: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,7 +91,7 @@ class BertMLM(Method):
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         # LM windows carry one extra (next-token) id: keep what fits the encoder's context.
-        ids = batch["input"][:, : self.text.max_len]
+        ids = self.text.fit_context(batch["input"])
         corrupted, labels = self.corrupt(ids, generator)
         tokens = self.backbone.forward_tokens(corrupted)  # [B, T, D]
         chosen = labels != IGNORE  # [B, T]
@@ -94,6 +102,13 @@ class BertMLM(Method):
         # No "embedding" for the collapse monitor: mean-pooled MLM features are strongly
         # anisotropic by nature, so its isotropy-based alarm would fire on healthy runs.
         return {"loss": loss, "mlm_accuracy": _accuracy(logits, labels[chosen])}
+
+    def validation_loss(
+        self, batch: Batch, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        """The masked-LM loss of held-out sentences, masked as ``generator`` draws (a fixed
+        seed masks the same positions at every evaluation)."""
+        return self.training_step(batch, generator)["loss"]
 
 
 def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,11 @@ from selfsup.nn.layer_targets import layer_targets
 from selfsup.nn.token_masking import IGNORE, mask_tokens
 
 
-@register_method("data2vec_text", tiny={"backbone": "text_encoder_tiny", "embedding": False})
+@register_method(
+    "data2vec_text",
+    backbone_tags={"causal": False},
+    tiny={"backbone": "text_encoder_tiny", "embedding": False},
+)
 class Data2VecText(Method):
     """Student: a text encoder on ids corrupted as in BERT (15% chosen; 80% [MASK], 10% random,
     10% kept). Teacher: its EMA copy on the intact ids. Targets: the same
@@ -76,6 +80,10 @@ class Data2VecText(Method):
         """The student, typed as the text encoder it was checked to be."""
         return as_text_backbone(self.backbone, causal=False, method="data2vec_text")
 
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The ids the backbone reads: an LM window's inputs, cut to its ``max_len``."""
+        return self.text.fit_context(x)
+
     @torch.no_grad()
     def targets(self, ids: torch.Tensor) -> torch.Tensor:
         """Teacher targets ``[B, T, D]`` of the intact ids (pad tokens left out of the norm)."""
@@ -87,7 +95,7 @@ class Data2VecText(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        ids = batch["input"][:, : self.text.max_len]  # LM windows carry one extra id
+        ids = self.text.fit_context(batch["input"])  # LM windows carry one extra id
         tok = self.text.tokenizer
         ratio, fraction, random = self.corruption
         corrupted, labels = mask_tokens(

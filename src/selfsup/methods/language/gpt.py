@@ -13,7 +13,11 @@ from selfsup.methods.registry import register_method
 from selfsup.nn.token_masking import IGNORE
 
 
-@register_method("gpt", tiny={"backbone": "text_decoder_tiny", "embedding": False})
+@register_method(
+    "gpt",
+    backbone_tags={"causal": True},
+    tiny={"backbone": "text_decoder_tiny", "embedding": False},
+)
 class GPT(Method):
     """Next-token cross-entropy over ``[B, T + 1]`` windows (inputs ``[:, :-1]``, targets
     ``[:, 1:]``); pad targets are ignored.
@@ -43,6 +47,10 @@ class GPT(Method):
         """The backbone, typed as the text transformer it is checked to be."""
         return as_text_backbone(self.backbone, causal=True, method="gpt")
 
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The ids the backbone reads: an LM window's inputs, cut to its ``max_len``."""
+        return self.text.fit_context(x)
+
     def logits(self, ids: torch.Tensor) -> torch.Tensor:
         """Next-token logits ``[B, T, V]`` for inputs ``ids [B, T]``."""
         return self.lm_head(self.backbone.forward_tokens(ids))
@@ -59,6 +67,12 @@ class GPT(Method):
     ) -> dict[str, torch.Tensor]:
         loss = self.lm_loss(batch)
         return {"loss": loss, "perplexity": loss.detach().exp()}
+
+    def validation_loss(
+        self, batch: Batch, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        """The next-token loss of held-out windows (the training loss has no randomness)."""
+        return self.lm_loss(batch)
 
     @torch.no_grad()
     def generate(
