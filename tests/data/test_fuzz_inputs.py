@@ -104,7 +104,9 @@ def test_text_readers_skip_and_count_arbitrary_bytes(raw: bytes) -> None:
             assert all(isinstance(text, str) and label == -1 for text, label in rows)
 
 
-FILE_KINDS = ("png", "jpeg", "garbage", "zero-byte", "broken symlink", "truncated png")
+FILE_KINDS = ("png", "jpeg", "garbage", "zero-byte", "broken symlink", "truncated png") + (
+    ("fifo",) if hasattr(os, "mkfifo") else ()
+)
 
 
 @FUZZ
@@ -115,7 +117,9 @@ def test_folder_of_random_files_keeps_or_counts_each(kinds: list[str], seed: int
         root = Path(tmp)
         for i, kind in enumerate(kinds):
             path = root / f"{i:02d}.{'jpg' if kind == 'jpeg' else 'png'}"
-            if kind == "broken symlink":
+            if kind == "fifo":
+                os.mkfifo(path)
+            elif kind == "broken symlink":
                 os.symlink(root / "missing.png", path)
             elif kind in VALID:
                 path.write_bytes(VALID[kind])
