@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,30 @@ def test_a_size_that_changes_the_resolution_is_named(
     with caplog.at_level(logging.INFO, logger="selfsup"):
         load_image_folder(tmp_path, size=side)
     assert "shorter side" not in caplog.text
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_fifo_named_like_an_image_is_counted_not_waited_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, cache: bool
+) -> None:
+    write(tmp_path / "a.png", solid_png(10))
+    os.mkfifo(tmp_path / "x.jpg")  # opening it for reading would block until a writer came
+    result: list[object] = []
+
+    def load() -> None:
+        ds = load_image_folder(tmp_path, size=4, cache=cache, workers=1)
+        if isinstance(ds, LazyImageDataset):
+            assert [ds[i] is None for i in range(len(ds))] == [False, True]
+            ds.report_skips()
+        result.append(len(ds))
+
+    # A hang is the failure this guards against: a thread turns it into an assertion.
+    with caplog.at_level(logging.WARNING, logger="selfsup.data"):
+        worker = threading.Thread(target=load, daemon=True)
+        worker.start()
+        worker.join(60)
+    assert not worker.is_alive(), "loading blocked on the FIFO"
+    assert result == [1 if cache else 2]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [f"skipped 1 of 2 files: 1 not a regular file (first: {tmp_path}/x.jpg)"]

@@ -103,3 +103,19 @@ def test_labeled_tsv_uses_the_given_tokenizer(tmp_path: Path) -> None:
     ds = labeled_tsv(str(tmp_path / "dev.tsv"), tok, 1, 0, max_len=5)
     assert ds.labels.tolist() == [1, 0]
     assert ds[1]["input"].tolist() == [tok.cls_id, *tok.encode("cab"), tok.sep_id]
+
+
+@pytest.mark.parametrize("split", ["train", "all"])
+def test_one_document_corpus_says_val_fraction_took_it(tmp_path: Path, split: str) -> None:
+    (tmp_path / "one.txt").write_text("a single document that is long enough to window\n")
+    with pytest.raises(ConfigError, match=r"has 1 document: data\.val_fraction=0\.1 leaves none"):
+        build_dataset("text", split, path=str(tmp_path / "one.txt"), seq_len=4, documents="line")
+    ds = build_dataset(
+        "text",
+        "train",
+        path=str(tmp_path / "one.txt"),
+        seq_len=4,
+        documents="line",
+        val_fraction=0.0,
+    )
+    assert len(ds) > 0  # the fix the message names works

@@ -26,7 +26,14 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 BACKGROUND = (255, 255, 255)
 """Colour that transparent pixels are composited onto."""
 
-BAD_IMAGE_REASONS = ("zero-byte", "truncated", "not an image", "unreadable", "too large")
+BAD_IMAGE_REASONS = (
+    "zero-byte",
+    "truncated",
+    "not an image",
+    "unreadable",
+    "too large",
+    "not a regular file",
+)
 
 MAX_PIXELS = 64_000_000
 """Default bound on width x height: larger images (or forged headers) are skipped as "too

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,6 +84,8 @@ def _note_resize(paths: Sequence[str], size: int, sample: int = 16) -> None:
     ``data.size=32`` silently shrinking 64 px images, or blowing up small ones, surprises."""
     sides = []
     for path in paths[:: max(1, len(paths) // sample)][:sample]:
+        if not os.path.isfile(path):  # opening a FIFO would block; it is counted when decoded
+            continue
         try:
             with Image.open(path) as im:
                 sides.append(min(im.size))
@@ -214,13 +217,25 @@ def decode_image_file(path: str, size: int | None, max_pixels: int = MAX_PIXELS)
     return decode_image(read_image_file(path), size, max_pixels)
 
 
+# A FIFO named x.jpg would block open() until a writer came (forever); O_NONBLOCK returns at
+# once, and the fstat below then refuses it. It changes nothing for regular files.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def read_image_file(path: str) -> bytes:
-    """The bytes of ``path``; a file that cannot be read raises BadImage("unreadable")."""
+    """The bytes of ``path``; a file that cannot be read raises BadImage("unreadable"), and a
+    FIFO, socket or device raises BadImage("not a regular file")."""
     try:
-        with open(path, "rb") as file:
-            return file.read()
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as err:
         raise BadImage("unreadable", f"{path}: {err.strerror or err}") from None
+    with os.fdopen(fd, "rb") as file:  # checked on the open file: no race with a swap
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadImage("not a regular file", path)
+        try:
+            return file.read()
+        except OSError as err:
+            raise BadImage("unreadable", f"{path}: {err.strerror or err}") from None
 
 
 def _size_mismatch(root: Path | None, path: str, image: torch.Tensor, out: torch.Tensor) -> str:

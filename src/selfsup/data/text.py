@@ -193,10 +193,20 @@ def _split_corpus(
         train_docs, val_docs = [whole[:cut]], [whole[cut:]] if cut < len(whole) else []
     else:
         cut = int(len(docs) * (1 - val_fraction))
+        if cut == 0:  # else the val split takes every document and training sees 0 tokens
+            raise ConfigError(_too_few_documents(key[1], len(docs), val_fraction))
         train_docs, val_docs = docs[:cut], docs[cut:]
     tok = train_tokenizer(train_docs, kind, vocab_size)
     eos = key[2] != "file"
     return tok, _encode(train_docs, tok, eos), _encode(val_docs, tok, eos)
+
+
+def _too_few_documents(path: str, n_docs: int, val_fraction: float) -> str:
+    noun = "document" if n_docs == 1 else "documents"
+    return (
+        f"the corpus {path} has {n_docs} {noun}: data.val_fraction={val_fraction:g} leaves "
+        "none for training; add documents or set data.val_fraction=0"
+    )
 
 
 @functools.lru_cache(maxsize=4)

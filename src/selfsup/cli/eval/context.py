@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import tempfile
 from pathlib import Path
 from typing import Any
+
+from selfsup.registry import ConfigError
+
+logger = logging.getLogger("selfsup.eval")
 
 
 class EvalContext:
@@ -20,6 +26,12 @@ class EvalContext:
         self.method, self.cfg = method.to(args.device), cfg
         self.out = Path(args.out) if args.out else default_results_path(self.ckpt, args.protocol)
         self._ckpt_hash: str | None = None
+        self._cache_dir: tuple[Path, bool] | None = None  # (folder, writable) once checked
+        # Checked before any data is read: finding out after the evaluation wastes it.
+        problem = unwritable(self.out.parent)
+        if problem is not None:
+            hint = "pass --out PATH on a writable disk" if not args.out else "choose another --out"
+            raise ConfigError(f"cannot write eval results to {self.out.parent} ({problem}); {hint}")
 
     def dataset(self, spec: str) -> Any:
         """The dataset named by a ``--train``/``--test``/``--data`` spec, as the encoder's
@@ -37,9 +49,8 @@ class EvalContext:
         from selfsup.eval.features import extract_features, feature_cache_key
 
         a = self.args
-        cache_dir = key = None
-        if not a.no_cache:
-            cache_dir = self.out.parent / "features"
+        cache_dir, key = self.feature_cache_dir(), None
+        if cache_dir is not None:
             data_id = f"{spec}|size={a.size}|val_fraction={a.val_fraction}"
             key = feature_cache_key(self.checkpoint_hash(), data_id, "method.embed")
         return extract_features(
@@ -52,6 +63,19 @@ class EvalContext:
             progress=True,
         )
 
+    def feature_cache_dir(self) -> Path | None:
+        """Where features are cached, or None (``--no-cache``, or a folder that cannot be
+        written: the evaluation then runs uncached, said once)."""
+        if self.args.no_cache:
+            return None
+        if self._cache_dir is None:
+            folder = self.out.parent / "features"
+            problem = unwritable(folder)
+            if problem is not None:
+                logger.info("features not cached: %s is not writable (%s)", folder, problem)
+            self._cache_dir = (folder, problem is None)
+        return self._cache_dir[0] if self._cache_dir[1] else None
+
     def checkpoint_hash(self) -> str:
         """sha256 of the checkpoint file: the cache follows the weights, not the file name."""
         if self._ckpt_hash is None:
@@ -59,3 +83,18 @@ class EvalContext:
 
             self._ckpt_hash = checkpoint_sha256(self.ckpt)
         return self._ckpt_hash
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder`` (created if missing), or None if they can.
+
+    Tries it rather than asking ``os.access``, which a read-only mount or a root user with no
+    rights on a network disk can answer wrongly.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
