@@ -120,7 +120,17 @@ class OnlineKNN(L.Callback):
         self.seconds += time.monotonic() - started
         clock.add_outside(clock.now() - on_clock)
         # One batch's cost scaled to bank + queries, with a margin for the kNN itself.
-        clock.reserve("online kNN", 1.2 * (clock.now() - timed) * n / max(1, len(one)))
+        reserve = 1.2 * (clock.now() - timed) * n / max(1, len(one))
+        clock.reserve("online kNN", reserve)
+        if reserve > 0.25 * clock.max_seconds:
+            log.warning(
+                "the closing online kNN (about %.0f s for %s bank + query images) takes %.0f%% "
+                "of the time budget: lower eval.knn_bank_size / eval.knn_query_size, or set "
+                "eval.knn_every_n_epochs=0 and evaluate afterwards with selfsup eval knn",
+                reserve,
+                f"{n:,}",
+                100 * reserve / clock.max_seconds,
+            )
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
