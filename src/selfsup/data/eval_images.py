@@ -14,16 +14,22 @@ from selfsup.registry import ConfigError, closest
 DIGITS_SPLITS = ("train", "test", "val", "all")  # val is the same fixed split as test
 
 
+def digits_split(spec: str) -> str:
+    """The split a ``digits:SPLIT`` spec names (train, test, val or all), or a ConfigError."""
+    split = spec.split(":", 1)[1]
+    if split not in DIGITS_SPLITS:
+        raise ConfigError(
+            "digits has the splits train, test (also called val) and all, got "
+            f"'digits:{split}'{closest(split, DIGITS_SPLITS)}"
+        )
+    return split
+
+
 def image_dataset_from_spec(spec: str, size: int | None, val_fraction: float) -> Dataset[Any]:
     """The labelled image set ``spec`` names, decoded to ``size`` x ``size`` when given;
     ``@val`` is the last ``val_fraction`` of each class (``@train`` the rest)."""
     if spec.startswith("digits:"):
-        split = spec.split(":", 1)[1]
-        if split not in DIGITS_SPLITS:
-            raise ConfigError(
-                "digits has the splits train, test (also called val) and all, got "
-                f"'digits:{split}'{closest(split, DIGITS_SPLITS)}"
-            )
+        split = digits_split(spec)
         return build_dataset("digits", split="val" if split == "test" else split)
     path, _, split = spec.partition("@")
     p = Path(path)

@@ -16,12 +16,12 @@ from typing import Any
 from selfsup.data.bundled import load_digits
 from selfsup.data.collate import Item
 from selfsup.data.decode import MAX_PIXELS, BadImage
-from selfsup.data.eval_images import DIGITS_SPLITS
+from selfsup.data.eval_images import digits_split
 from selfsup.data.folder_scan import scan_image_folder, split_indices
 from selfsup.data.images import decode_image_file
 from selfsup.data.item_sources import ItemSource, UnreadableItem
 from selfsup.data.tensor_dataset import ImageTensorDataset
-from selfsup.registry import ConfigError, closest
+from selfsup.registry import ConfigError
 
 
 class ImageFileItems(ItemSource):
@@ -111,12 +111,7 @@ def image_item_source(spec: str, size: int | None, val_fraction: float) -> ItemS
     """The source a command-line ``spec`` names: ``digits:SPLIT`` or a folder
     ``PATH[@train|val]`` (``@val``: the last ``val_fraction`` of each class)."""
     if spec.startswith("digits:"):
-        split = spec.split(":", 1)[1]
-        if split not in DIGITS_SPLITS:
-            raise ConfigError(
-                "digits has the splits train, test (also called val) and all, got "
-                f"'digits:{split}'{closest(split, DIGITS_SPLITS)}"
-            )
+        split = digits_split(spec)
         return TensorImageItems(load_digits("test" if split == "val" else split), spec)
     path, _, split = spec.partition("@")
     p = Path(path)

@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from torch.utils.data import Dataset, Subset
 
+from selfsup.engine.progress import outside_training
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_accuracy
 from selfsup.methods.base import Method
@@ -112,16 +113,18 @@ class OnlineKNN(L.Callback):
         method: Method = pl_module.method  # type: ignore[assignment]
         n = len(self.bank) + len(self.queries)  # type: ignore[arg-type]
         one = Subset(self.bank, range(min(self.batch_size, len(self.bank))))  # type: ignore[arg-type]
-        started, on_clock = time.monotonic(), clock.now()
-        with torch.no_grad():  # once to warm up (first-call costs), once to time
-            extract_features(method.embed, one, batch_size=self.batch_size, device=pl_module.device)
-            timed = clock.now()
-            extract_features(method.embed, one, batch_size=self.batch_size, device=pl_module.device)
-        self.seconds += time.monotonic() - started
-        clock.add_outside(clock.now() - on_clock)
+
+        def one_batch() -> None:
+            with torch.no_grad():
+                extract_features(method.embed, one, self.batch_size, device=pl_module.device)
+
+        with outside_training(clock) as warm:  # first-call costs
+            one_batch()
         # One batch's cost scaled to bank + queries, with a margin for the kNN itself.
-        reserve = 1.2 * (clock.now() - timed) * n / max(1, len(one))
-        clock.reserve("online kNN", reserve)
+        with outside_training(clock, "online kNN", 1.2 * n / max(1, len(one))) as timed:
+            one_batch()
+        self.seconds += warm.seconds + timed.seconds
+        reserve = clock.reserved["online kNN"]
         if reserve > 0.25 * clock.max_seconds:
             log.warning(
                 "the closing online kNN (about %.0f s for %s bank + query images) takes %.0f%% "
@@ -147,14 +150,10 @@ class OnlineKNN(L.Callback):
     def _evaluate_and_log(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return  # one rank evaluates: the bank and queries are the same on every rank
-        clock = getattr(pl_module, "clock", None)
-        started, on_clock = time.monotonic(), clock.now() if clock is not None else 0.0
-        acc = self.evaluate(pl_module)
-        self.seconds += time.monotonic() - started
-        if clock is not None:  # evaluations are not training time; keep room for the last one
-            took = clock.now() - on_clock
-            clock.add_outside(took)
-            clock.reserve("online kNN", 1.1 * took)
+        # Evaluations are not training time; keep room for the last one.
+        with outside_training(getattr(pl_module, "clock", None), "online kNN", 1.1) as timing:
+            acc = self.evaluate(pl_module)
+        self.seconds += timing.seconds
         self.history.append((trainer.global_step, acc))
         for logger in trainer.loggers:  # straight to the loggers: only this rank has the value
             logger.log_metrics({"knn_top1": acc}, step=trainer.global_step)

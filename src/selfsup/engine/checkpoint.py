@@ -6,7 +6,6 @@ import errno
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from selfsup.engine.progress import outside_training
 from selfsup.files import temp_beside
 from selfsup.registry import RunError
 
@@ -161,13 +161,9 @@ class PeriodicCheckpoint(L.Callback):
         self.last_saved_step = step
         path = self.dirpath / f"step-{step:08d}.ckpt"
         clock = getattr(trainer.lightning_module, "clock", None)
-        started, on_clock = time.monotonic(), clock.now() if clock is not None else 0.0
-        trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
-        self.seconds += time.monotonic() - started
-        if clock is not None:  # a time budget keeps room for the final save
-            took = clock.now() - on_clock
-            clock.add_outside(took)
-            clock.reserve("final checkpoint", 1.5 * took)
+        with outside_training(clock, "final checkpoint", 1.5) as timing:
+            trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
+        self.seconds += timing.seconds
         if trainer.is_global_zero:
             saved = sorted(self.dirpath.glob("step-*.ckpt"), key=checkpoint_step)
             for old in saved[: -self.keep_last]:

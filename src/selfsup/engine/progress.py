@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -140,3 +142,28 @@ class ProgressClock:
         self._elapsed_before = float(state.get("elapsed", 0.0))
         self.outside = float(state.get("outside", 0.0))
         self._started = None
+
+
+@dataclass
+class Timing:
+    """Wall seconds a block of :func:`outside_training` work took (set when the block ends)."""
+
+    seconds: float = 0.0
+
+
+@contextmanager
+def outside_training(
+    clock: ProgressClock | None, reserve: str | None = None, margin: float = 1.0
+) -> Iterator[Timing]:
+    """Time a block of work that is not training (an evaluation, a save): its time is counted
+    outside the steps on ``clock`` and, with ``reserve``, ``margin`` times it is held back for
+    the same work once more after the last step."""
+    timing = Timing()
+    started, on_clock = time.monotonic(), clock.now() if clock is not None else 0.0
+    yield timing
+    timing.seconds = time.monotonic() - started
+    if clock is not None:
+        took = clock.now() - on_clock
+        clock.add_outside(took)
+        if reserve is not None:
+            clock.reserve(reserve, margin * took)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
 from selfsup.config.schema import RunConfig
 from selfsup.engine.build import build_split
+from selfsup.engine.progress import outside_training
 from selfsup.methods.base import Method
 from selfsup.modalities import modality_of
 from selfsup.registry import ConfigError
@@ -91,13 +91,10 @@ class ValidationLoss(L.Callback):
             return
         # Under a time budget, hold back the final evaluation's time from the start: one
         # batch's cost scaled to all of them, with a margin.
-        started, on_clock = time.monotonic(), clock.now()
-        self.evaluate(pl_module.method, pl_module.device, max_batches=1)  # type: ignore[arg-type]
-        self.seconds += time.monotonic() - started
-        took = clock.now() - on_clock
-        clock.add_outside(took)
         batches = math.ceil(len(self.items) / self.batch_size)  # type: ignore[arg-type]
-        clock.reserve("validation loss", 1.2 * took * batches)
+        with outside_training(clock, "validation loss", 1.2 * batches) as timing:
+            self.evaluate(pl_module.method, pl_module.device, max_batches=1)  # type: ignore[arg-type]
+        self.seconds += timing.seconds
 
     def on_train_batch_end(
         self,
@@ -119,14 +116,10 @@ class ValidationLoss(L.Callback):
     def _evaluate_and_log(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        clock = getattr(pl_module, "clock", None)
-        started, on_clock = time.monotonic(), clock.now() if clock is not None else 0.0
-        loss = self.evaluate(pl_module.method, pl_module.device)  # type: ignore[arg-type]
-        self.seconds += time.monotonic() - started
-        if clock is not None:  # not training time; keep room for the final evaluation
-            took = clock.now() - on_clock
-            clock.add_outside(took)
-            clock.reserve("validation loss", 1.1 * took)
+        # Not training time; keep room for the final evaluation.
+        with outside_training(getattr(pl_module, "clock", None), "validation loss", 1.1) as timing:
+            loss = self.evaluate(pl_module.method, pl_module.device)  # type: ignore[arg-type]
+        self.seconds += timing.seconds
         step = trainer.global_step
         self.history.append((step, loss))
         for logger in trainer.loggers:  # straight to the loggers: only this rank has the value
