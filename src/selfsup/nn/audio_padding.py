@@ -64,10 +64,7 @@ def restore_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def frames_of(lengths: torch.Tensor, window: int, hop: int, center: bool = True) -> torch.Tensor:
     """int64: the number of frames of ``window``/``hop`` whose centre (``center=True``, the
     STFT convention) or whole span lies within each clip's real samples; at least 1."""
-    if center:
-        frames = lengths // hop + 1
-    else:
-        frames = (lengths - window).clamp(min=0) // hop + 1
+    frames = lengths // hop + 1 if center else (lengths - window).clamp(min=0) // hop + 1
     return frames.clamp(min=1)
 
 
