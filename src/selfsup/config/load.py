@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from selfsup.config.curriculum import scheduled_keys
 from selfsup.config.image_size import link_image_size
 from selfsup.config.schema import (
     ACCELERATORS,
@@ -205,6 +206,7 @@ def _check_values(cfg: RunConfig) -> None:
     for ok, message in checks + _train_checks(cfg.train):
         if not ok:
             raise ConfigError(message)
+    scheduled_keys(cfg)  # a bad schedule is a config error before anything is built
 
 
 def _train_checks(t: TrainConfig) -> list[tuple[bool, str]]:

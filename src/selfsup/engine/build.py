@@ -9,6 +9,7 @@ import selfsup.backbones
 import selfsup.methods  # noqa: F401  (registers every method)
 from selfsup.augment import AUGMENTS
 from selfsup.backbones.registry import BACKBONES
+from selfsup.config.curriculum import at_start
 from selfsup.config.schema import RunConfig
 from selfsup.data.sources import DATA_SOURCES, build_dataset
 from selfsup.methods.base import Method
@@ -20,7 +21,9 @@ NO_AUGMENT = "none"  # augment.name for methods that make no views (text languag
 
 
 def validate(cfg: RunConfig) -> None:
-    """Every name exists and every key fits its factory; raises ConfigError (one line)."""
+    """Every name exists and every key fits its factory; raises ConfigError (one line).
+    Scheduled keys are checked with their value at progress 0."""
+    cfg = at_start(cfg)
     BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
     if cfg.augment.name != NO_AUGMENT:
         AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
@@ -43,6 +46,7 @@ def build_method(cfg: RunConfig, **given: Any) -> Method:
     else it comes from the configured training data.
     """
     validate(cfg)
+    cfg = at_start(cfg)  # built with each schedule's start value; the engine moves it on
     # Before the backbone is built: a text backbone's tokenizer would read the data first.
     check_backbone(cfg.method.name, cfg.backbone.name)
     modality = modality_of_backbone(cfg.backbone.name)

@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 
 from selfsup.config.schema import OptimConfig
+from selfsup.engine.curriculum import Curriculum
 from selfsup.engine.optim import build_optimizer
 from selfsup.engine.progress import ProgressClock, clock_now
 from selfsup.eval.monitors import effective_rank, embedding_std
@@ -93,6 +94,9 @@ class SSLModule(L.LightningModule):
         # budget still reaches the peak LR.
         self.warmup_end: float = warmup_steps / total_steps
         self.run_config: dict[str, Any] = {}
+        # Scheduled method / view keys, set before every step from the progress clock.
+        self.curriculum: Curriculum | None = None
+        self._curriculum_values: dict[str, float] = {}
         # Non-finite losses: how many steps may be skipped, and how many were (saved, so a
         # resumed run keeps counting).
         self.skip_nonfinite = skip_nonfinite
@@ -130,6 +134,9 @@ class SSLModule(L.LightningModule):
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
+        if self.curriculum:
+            progress = self.clock.fraction(self.global_step)
+            self._curriculum_values = self.curriculum.apply(self.method, progress)
         weight_decay = self.weight_decay_at(self.global_step)
         if weight_decay is not None:
             # Set from progress every step (never accumulated), so resumes repeat it exactly.
@@ -154,6 +161,8 @@ class SSLModule(L.LightningModule):
         if self.optim_cfg.final_weight_decay is not None and self.decay_groups:
             wd = groups[self.decay_groups[0]]["weight_decay"]
             self.log("weight_decay", wd, on_step=True, on_epoch=False)
+        for name, scheduled in self._curriculum_values.items():
+            self.log(f"curriculum/{name}", scheduled, on_step=True, on_epoch=False)
         for name, value in out.items():
             if name not in ("loss", "embedding") and value.ndim == 0:
                 self.log(name, value, on_step=True, on_epoch=False)

@@ -13,6 +13,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from selfsup.config.curriculum import scheduled_keys
 from selfsup.config.load import load_config, save_config
 from selfsup.config.schema import RunConfig
 from selfsup.engine.build import build_method, build_split
@@ -25,6 +26,7 @@ from selfsup.engine.checkpoint import (
     latest_checkpoint,
 )
 from selfsup.engine.collapse import CollapseMonitor
+from selfsup.engine.curriculum import Curriculum
 from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.loggers import build_loggers, check_loggers
 from selfsup.engine.module import NonFiniteLossError, SSLModule
@@ -103,6 +105,7 @@ def _pretrain(
 ) -> PretrainResult:
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
+    curriculum = Curriculum(cfg, scheduled_keys(cfg), method)
     check_loggers(cfg.train.loggers)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
     ckpt_path = _starting_checkpoint(run_dir, resume)
@@ -171,6 +174,7 @@ def _pretrain(
         skip_nonfinite=cfg.train.skip_nonfinite,
     )
     module.run_config = cfg.to_dict()
+    module.curriculum = curriculum
     module.launched_at, module.exit_seconds = started_at, exit_seconds
     module.dist_timeout_minutes = cfg.train.dist_timeout_minutes
     records = {

@@ -48,6 +48,9 @@ class Method(nn.Module):
 
     modality: ClassVar[str] = "image"
     requires_tokens: ClassVar[bool] = False
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {}
+    """Attributes a curriculum may move during training (the method reads them at every
+    step), each with the open interval of values it accepts."""
 
     def __init__(self, backbone: Backbone, augment: nn.Module | None = None) -> None:
         super().__init__()

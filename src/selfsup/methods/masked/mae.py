@@ -35,6 +35,7 @@ class MAE(Method):
     """
 
     requires_tokens: ClassVar[bool] = True
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_ratio": (0.0, 1.0)}
 
     @property
     def vit(self) -> ViTBackbone:
