@@ -144,3 +144,18 @@ def value_of(item: ScheduledKey, progress: float) -> int | float:
     """``item``'s value at ``progress``, an int for integer schedules."""
     value = item.schedule.value_at(progress)
     return int(value) if item.schedule.integer else value
+
+
+def schedule_range(schedule: ValueSchedule) -> tuple[float, float]:
+    """The smallest and largest value ``schedule`` takes (every kind moves monotonically
+    between the values it names, so these bound it)."""
+    s = schedule
+    named = {
+        "constant": (s.value,),
+        "linear": (s.start, s.end),
+        "cosine": (s.start, s.end),
+        "step": s.values,
+        "piecewise": tuple(v for _, v in s.points),
+    }[s.kind]
+    lo, hi = min(named), max(named)
+    return (round(lo), round(hi)) if s.integer else (lo, hi)

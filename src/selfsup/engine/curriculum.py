@@ -14,7 +14,7 @@ from typing import Any
 from torch import nn
 
 from selfsup.augment import AUGMENTS
-from selfsup.config.curriculum import ScheduledKey, value_of
+from selfsup.config.curriculum import ScheduledKey, schedule_range, value_of
 from selfsup.config.schema import RunConfig
 from selfsup.methods.base import Method
 from selfsup.registry import ConfigError
@@ -57,7 +57,7 @@ class Curriculum:
     def _check_augment_key(self, item: ScheduledKey) -> None:
         """The recipe must build at the schedule's extreme values (one line if not)."""
         starts = {i.key: value_of(i, 0.0) for i in self.items if i.section == "augment"}
-        for value in _extremes(item):
+        for value in schedule_range(item.schedule):
             try:
                 self._views({**starts, item.key: value}, like=None)
             except (TypeError, ValueError) as e:
@@ -75,23 +75,8 @@ def _check_method_key(method: Method, item: ScheduledKey) -> None:
         takes = f"only {', '.join(allowed)}" if allowed else "none of its keys"
         raise ConfigError(f"{item.name} cannot follow a schedule: {name} schedules {takes}")
     lo, hi = allowed[item.key]
-    for value in _extremes(item):
+    for value in schedule_range(item.schedule):
         if not lo < value < hi:
             raise ConfigError(
                 f"{item.name}: its schedule reaches {value}, outside {name}'s ({lo}, {hi})"
             )
-
-
-def _extremes(item: ScheduledKey) -> tuple[float, float]:
-    """The smallest and largest value a schedule takes (every kind moves monotonically between
-    the values it names, so these bound it)."""
-    s = item.schedule
-    named = {
-        "constant": (s.value,),
-        "linear": (s.start, s.end),
-        "cosine": (s.start, s.end),
-        "step": s.values,
-        "piecewise": tuple(v for _, v in s.points),
-    }[s.kind]
-    lo, hi = min(named), max(named)
-    return (round(lo), round(hi)) if s.integer else (lo, hi)

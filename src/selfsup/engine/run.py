@@ -12,6 +12,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from torch.utils.data import IterableDataset
 
 from selfsup.config.curriculum import scheduled_keys
 from selfsup.config.load import load_config, save_config
@@ -39,6 +40,7 @@ from selfsup.engine.resume_policy import check_resume_overrides, warn_world_chan
 from selfsup.engine.run_length import closing, finished, length, total_steps_of, warmup_steps
 from selfsup.engine.run_progress import RunProgress
 from selfsup.engine.runinfo import update_run_json, write_run_json
+from selfsup.engine.self_paced import IndexedDataset, SelfPaced, check_self_paced
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.strategy import build_strategy, timeout_error
 from selfsup.engine.subset import labeled_subset
@@ -106,11 +108,14 @@ def _pretrain(
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
     curriculum = Curriculum(cfg, scheduled_keys(cfg), method)
+    check_self_paced(cfg, method)
     check_loggers(cfg.train.loggers)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
     ckpt_path = _starting_checkpoint(run_dir, resume)
     check_writable(run_dir)  # before any data is read: a read-only disk fails in one line
     train_set = build_split(cfg, cfg.data.train_split)
+    if cfg.self_paced.enabled and not isinstance(train_set, IterableDataset):
+        train_set = IndexedDataset(train_set)  # shards carry their samples' index themselves
     if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
         whiten_stem(method, train_set, cfg.train.whiten_stem_images, cfg.train.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -175,6 +180,9 @@ def _pretrain(
     )
     module.run_config = cfg.to_dict()
     module.curriculum = curriculum
+    if cfg.self_paced.enabled:
+        size = 0 if isinstance(train_set, IterableDataset) else len(train_set)
+        module.self_paced = SelfPaced(cfg.self_paced, size)
     module.launched_at, module.exit_seconds = started_at, exit_seconds
     module.dist_timeout_minutes = cfg.train.dist_timeout_minutes
     records = {

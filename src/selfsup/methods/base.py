@@ -43,7 +43,8 @@ class Method(nn.Module):
     """Base class: ``training_step(batch) -> {"loss": ..., metrics...}``.
 
     ``training_step`` may also return ``embedding``: a detached ``[B, D]`` representation of the
-    batch (before any head) that the engine uses for label-free collapse monitors.
+    batch (before any head) that the engine uses for label-free collapse monitors, and
+    ``sample_loss`` (see ``reports_sample_loss``).
     """
 
     modality: ClassVar[str] = "image"
@@ -51,6 +52,9 @@ class Method(nn.Module):
     schedulable: ClassVar[dict[str, tuple[float, float]]] = {}
     """Attributes a curriculum may move during training (the method reads them at every
     step), each with the open interval of values it accepts."""
+    reports_sample_loss: ClassVar[bool] = False
+    """Whether ``training_step`` also returns ``sample_loss``: one differentiable loss per
+    sample of the batch whose mean is ``loss`` (self-paced learning weights them)."""
 
     def __init__(self, backbone: Backbone, augment: nn.Module | None = None) -> None:
         super().__init__()

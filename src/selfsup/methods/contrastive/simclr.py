@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -28,6 +30,8 @@ class SimCLR(Method):
         gather: use negatives from all DDP ranks (gradients flow back to every rank).
     """
 
+    reports_sample_loss: ClassVar[bool] = True
+
     def __init__(
         self,
         backbone: Backbone,
@@ -51,5 +55,5 @@ class SimCLR(Method):
         # One backbone pass per crop size: [V*N, C, H, W] -> [V*N, D] -> [V*N, out].
         h = encode_by_shape(self.backbone.forward_features, views)
         z = self.head(h)
-        loss = self.loss(*z.split(n))
-        return {"loss": loss, "embedding": h[:n].detach()}
+        sample_loss = self.loss(*z.split(n), per_sample=True)
+        return {"loss": sample_loss.mean(), "sample_loss": sample_loss, "embedding": h[:n].detach()}
