@@ -14,6 +14,7 @@ from selfsup.engine.progress import outside_training
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_accuracy
 from selfsup.methods.base import Method
+from selfsup.modalities import modality_of
 
 log = logging.getLogger("selfsup.engine")
 
@@ -94,9 +95,10 @@ class OnlineKNN(L.Callback):
         """kNN top-1 accuracy of the current backbone."""
         method: Method = pl_module.method  # type: ignore[assignment]
         encode = method.embed
-        device = pl_module.device
-        bank = extract_features(encode, self.bank, batch_size=self.batch_size, device=device)
-        query = extract_features(encode, self.queries, batch_size=self.batch_size, device=device)
+        device, batch = pl_module.device, self.batch_size
+        collate = modality_of(method.encoder()).collate
+        bank = extract_features(encode, self.bank, batch, device, collate_fn=collate)
+        query = extract_features(encode, self.queries, batch, device, collate_fn=collate)
         return knn_accuracy(
             bank.features,
             bank.labels,
@@ -114,9 +116,13 @@ class OnlineKNN(L.Callback):
         n = len(self.bank) + len(self.queries)  # type: ignore[arg-type]
         one = Subset(self.bank, range(min(self.batch_size, len(self.bank))))  # type: ignore[arg-type]
 
+        collate = modality_of(method.encoder()).collate
+
         def one_batch() -> None:
             with torch.no_grad():
-                extract_features(method.embed, one, self.batch_size, device=pl_module.device)
+                extract_features(
+                    method.embed, one, self.batch_size, pl_module.device, collate_fn=collate
+                )
 
         with outside_training(clock) as warm:  # first-call costs
             one_batch()
