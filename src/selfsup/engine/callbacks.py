@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset, Subset, default_collate
 
 from selfsup.engine.progress import outside_training
 from selfsup.eval.features import extract_features
@@ -96,7 +97,7 @@ class OnlineKNN(L.Callback):
         method: Method = pl_module.method  # type: ignore[assignment]
         encode = method.embed
         device, batch = pl_module.device, self.batch_size
-        collate = modality_of(method.encoder()).collate
+        collate = _collate_of(method)
         bank = extract_features(encode, self.bank, batch, device, collate_fn=collate)
         query = extract_features(encode, self.queries, batch, device, collate_fn=collate)
         return knn_accuracy(
@@ -116,7 +117,7 @@ class OnlineKNN(L.Callback):
         n = len(self.bank) + len(self.queries)  # type: ignore[arg-type]
         one = Subset(self.bank, range(min(self.batch_size, len(self.bank))))  # type: ignore[arg-type]
 
-        collate = modality_of(method.encoder()).collate
+        collate = _collate_of(method)
 
         def one_batch() -> None:
             with torch.no_grad():
@@ -165,3 +166,10 @@ class OnlineKNN(L.Callback):
             logger.log_metrics({"knn_top1": acc}, step=trainer.global_step)
         epoch = trainer.current_epoch + 1
         log.info("epoch %d step %d: online kNN top-1 %.2f%%", epoch, trainer.global_step, 100 * acc)
+
+
+def _collate_of(method: Any) -> Callable[[list[Any]], Any]:
+    """How the method's encoder batches items (audio pads clips); plain stacking for anything
+    that only offers ``embed``."""
+    encoder = getattr(method, "encoder", None)
+    return modality_of(encoder()).collate if callable(encoder) else default_collate
