@@ -137,3 +137,30 @@ def test_an_encoder_without_a_sample_rate_is_refused(tmp_path: Path) -> None:
     del encoder.sample_rate
     with pytest.raises(ConfigError, match="has no sample_rate"):
         AUDIO.eval_dataset(f"{tmp_path}:digit", encoder, None, 0.0)
+
+
+def test_embed_streams_clips_of_different_lengths(tmp_path: Path) -> None:
+    from selfsup.eval.embed_output import read_embeddings
+    from selfsup.eval.embed_run import EmbedOptions, embed_to_folder
+
+    fsdd_like(tmp_path / "clips", speakers=("ann",), takes=3)
+    (tmp_path / "clips" / "2_ann_1.wav").write_bytes(b"RIFF")
+    encoder = MeanPoolAudio()
+    source = AUDIO.item_source(f"{tmp_path / 'clips'}:digit", encoder, None, 0.0)
+    options = EmbedOptions(format="npy", part_size=4, batch_size=3, tty=False)
+    checkpoint = {"path": "none", "sha256": "0" * 64}
+    result = embed_to_folder(
+        encoder.forward_features,
+        source,
+        tmp_path / "out",
+        checkpoint,
+        options,
+        collate_items=AUDIO.collate,
+    )
+    ids, vectors, labels = read_embeddings(tmp_path / "out")
+    assert result.rows == 8 and "2_ann_1.wav" not in ids and vectors.shape == (8, 4)
+    assert labels is not None and labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2]
+    whole = torch.from_numpy(vectors[ids.index("0_ann_2.wav")])
+    clip = source.read(ids.index("0_ann_2.wav"))["input"]
+    with torch.no_grad():
+        assert torch.allclose(whole, encoder.forward_features(clip[None])[0], atol=1e-6)
