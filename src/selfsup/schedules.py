@@ -100,3 +100,14 @@ def teacher_temperature(
     if step >= warmup_steps:
         return float(end)
     return float(start + (end - start) * max(step, 0) / warmup_steps)
+
+
+def exponential_decay(step: int, start: float, floor: float, factor: float) -> float:
+    """``start * factor ** step``, never below ``floor`` (wav2vec 2.0's Gumbel temperature:
+    2 -> 0.5 with factor 0.999995 per step)."""
+    if not (start > 0 and floor > 0 and 0 < factor <= 1):
+        raise ValueError(
+            "exponential_decay needs start > 0, floor > 0 and factor in (0, 1], got "
+            f"{start}, {floor} and {factor}"
+        )
+    return float(max(start * factor ** max(step, 0), floor))
