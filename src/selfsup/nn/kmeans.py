@@ -267,11 +267,14 @@ class KMeans:
         )
         init_np = None if init is None else init.detach().float().cpu().numpy()
         model.train(points, init_centroids=init_np)
-        self.history = [float(v) for v in model.obj]
+        objective, centroids = model.obj, model.centroids
+        if objective is None or centroids is None:
+            raise RuntimeError("faiss k-means returned no centroids")
+        self.history = [float(v) for v in objective]
         for iteration, inertia in enumerate(self.history):
             if self.on_iteration is not None:
                 self.on_iteration(iteration, inertia)
-        self.centroids = torch.from_numpy(model.centroids.copy()).to(self.device)
+        self.centroids = torch.from_numpy(centroids.copy()).to(self.device)
         return self
 
     # --- using the fit ------------------------------------------------------------------
