@@ -31,14 +31,30 @@ def squared_distances(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return (d + x.pow(2).sum(1, keepdim=True)).clamp_(min=0.0)
 
 
+def nearest_centroids(
+    x: torch.Tensor, centroids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(squared distance [n], index [n])`` of each row's nearest centroid."""
+    # ||x||^2 does not change which centroid is nearest: add it to the n minima only, not to
+    # all n * K distances.
+    partial = torch.addmm(centroids.pow(2).sum(1)[None], x, centroids.T, alpha=-2.0)
+    values, labels = partial.min(1)
+    return (values + x.pow(2).sum(1)).clamp_(min=0.0), labels
+
+
 def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     """``k`` centroids from the rows of ``x [n, D]`` by D^2 sampling (Arthur & Vassilvitskii
     2007); ``generator`` on the CPU so every device draws the same rows."""
     if len(x) < k:
         raise ValueError(f"k-means needs at least {k} points to seed {k} clusters, got {len(x)}")
+    norms = x.pow(2).sum(1)  # [n], once: each round then costs one matrix-vector product
+
+    def to(i: int) -> torch.Tensor:
+        return (norms - 2 * (x @ x[i]) + norms[i]).clamp(min=0.0)
+
     first = int(torch.randint(len(x), (1,), generator=generator))
     chosen = [first]
-    nearest = squared_distances(x, x[first : first + 1]).squeeze(1)  # [n]
+    nearest = to(first)  # [n]
     for _ in range(k - 1):
         weights = nearest.double().cpu()
         if float(weights.sum()) <= 0:  # fewer distinct points than k: any unused row
@@ -46,7 +62,7 @@ def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> tor
             weights[chosen] = 0.0
         pick = int(torch.multinomial(weights, 1, generator=generator))
         chosen.append(pick)
-        nearest = torch.minimum(nearest, squared_distances(x, x[pick : pick + 1]).squeeze(1))
+        nearest = torch.minimum(nearest, to(pick))
     return x[chosen].clone()
 
 
@@ -146,7 +162,7 @@ class KMeans:
         for iteration in range(passes):
             inertia = 0.0
             for chunk in self._chunks(data):
-                dist2, labels = squared_distances(chunk, centroids).min(1)
+                dist2, labels = nearest_centroids(chunk, centroids)
                 sums, counts, part = self._accumulate(chunk, labels, dist2)
                 sums, counts, part = self._reduce(sums, counts, part)
                 inertia += part
@@ -192,10 +208,10 @@ class KMeans:
         self, chunk: torch.Tensor, labels: torch.Tensor, dist2: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, float]:
         k, dim = self.num_clusters, chunk.shape[1]
-        sums = torch.zeros(k, dim, dtype=torch.float64, device=chunk.device)
-        sums.index_add_(0, labels, chunk.double())
+        # float32 within a chunk (float64 index_add_ is slower), float64 across chunks.
+        sums = torch.zeros(k, dim, device=chunk.device).index_add_(0, labels, chunk)
         counts = torch.bincount(labels, minlength=k).double()
-        return sums, counts, float(dist2.double().sum())
+        return sums.double(), counts, float(dist2.double().sum())
 
     @staticmethod
     def _reduce(
@@ -220,10 +236,11 @@ class KMeans:
         far_d = torch.full((k,), -1.0, device=centroids.device)  # -1: no candidate yet
         far_x = centroids.new_zeros(k, dim)
         for chunk in self._chunks(data):
-            dist2, labels = squared_distances(chunk, centroids).min(1)
+            dist2, labels = nearest_centroids(chunk, centroids)
             s, c, part = self._accumulate(chunk, labels, dist2)
             sums, counts, inertia = sums + s, counts + c, inertia + part
-            both_d, both_x = torch.cat([far_d, dist2]), torch.cat([far_x, chunk])
+            worst = dist2.topk(min(k, len(dist2))).indices  # this chunk's candidates first
+            both_d, both_x = torch.cat([far_d, dist2[worst]]), torch.cat([far_x, chunk[worst]])
             top = both_d.topk(k).indices
             far_d, far_x = both_d[top], both_x[top]
         sums, counts, inertia = self._reduce(sums, counts, inertia)
@@ -262,8 +279,15 @@ class KMeans:
         if world_size() > 1:
             raise ConfigError("faiss k-means runs in one process: use backend 'torch' under DDP")
         points = torch.cat([c.cpu() for c in self._chunks(data)]).numpy()
+        # faiss trains on at most 256 points per centroid unless told otherwise: fit them all,
+        # as the torch backend does.
+        per_centroid = -(-len(points) // self.num_clusters)
         model = faiss.Kmeans(
-            points.shape[1], self.num_clusters, niter=self.iterations, seed=self.seed
+            points.shape[1],
+            self.num_clusters,
+            niter=self.iterations,
+            seed=self.seed,
+            max_points_per_centroid=max(per_centroid, 256),
         )
         init_np = None if init is None else init.detach().float().cpu().numpy()
         model.train(points, init_centroids=init_np)
@@ -290,7 +314,7 @@ class KMeans:
             )
         c = self.centroids
         parts = [
-            squared_distances(part.to(c.device, torch.float32), c).argmin(1)
+            nearest_centroids(part.to(c.device, torch.float32), c)[1]
             for part in x.split(self.chunk_size)
         ]
         labels = torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
@@ -302,7 +326,7 @@ class KMeans:
         if self.centroids is None:
             raise ValueError("KMeans.inertia before fit")
         total = sum(
-            float(squared_distances(chunk, self.centroids).min(1).values.double().sum())
+            float(nearest_centroids(chunk, self.centroids)[0].double().sum())
             for chunk in self._chunks(data)
         )
         if world_size() > 1:
