@@ -59,8 +59,8 @@ def span_starts(
     device = _draw_device(generator, valid.device)
     u = torch.rand(batch, generator=generator, device=device).to(valid.device)
     keys = torch.rand(batch, frames, generator=generator, device=device).to(valid.device)
-    real = valid.sum(1).to(torch.float64)
-    count = torch.floor(start_prob * real + u.to(torch.float64)).long().clamp(min=min_spans)
+    real = valid.sum(1).float()  # float32: exact below 2**24 frames, and MPS has no float64
+    count = torch.floor(start_prob * real + u).long().clamp(min=min_spans)
     count = torch.minimum(count, candidates.sum(1))  # [B]
     # The `count` candidates with the smallest random keys: distinct, uniformly chosen.
     keys = keys.masked_fill(~candidates, 2.0)
