@@ -183,3 +183,14 @@ class ValueSchedule:
 
 
 VALUE_SCHEDULE_KINDS = ("constant", "linear", "cosine", "step", "piecewise")
+
+
+def exponential_decay(step: int, start: float, floor: float, factor: float) -> float:
+    """``start * factor ** step``, never below ``floor`` (wav2vec 2.0's Gumbel temperature:
+    2 -> 0.5 with factor 0.999995 per step)."""
+    if not (start > 0 and floor > 0 and 0 < factor <= 1):
+        raise ValueError(
+            "exponential_decay needs start > 0, floor > 0 and factor in (0, 1], got "
+            f"{start}, {floor} and {factor}"
+        )
+    return float(max(start * factor ** max(step, 0), floor))
