@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 
 from selfsup.backbones.base import Backbone
 from selfsup.data.audio_items import AudioFileItems
-from selfsup.data.collate import DROPPED, Batch, Item
+from selfsup.data.collate import DROPPED, Batch, Item, batch_extras
 from selfsup.data.eval_audio import audio_dataset_from_spec
 from selfsup.data.item_sources import ItemSource
 from selfsup.data.skips import SkipLog
@@ -46,8 +46,8 @@ class AudioModality(Modality):
         clips = [item["input"] for item in kept]
         return {
             "input": pad_clips(clips),
-            "label": torch.tensor([int(item["label"]) for item in kept], dtype=torch.int64),
             "length": torch.tensor([int(c.shape[0]) for c in clips], dtype=torch.int64),
+            **batch_extras(kept),  # label, and the dataset index where items carry one
         }
 
     def eval_dataset(
