@@ -7,7 +7,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.nt_xent import NTXentLoss
-from selfsup.methods.base import Batch, Method, encode_by_shape
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 
@@ -27,6 +27,8 @@ class SimCLR(Method):
         proj_hidden_dim / proj_out_dim: the 2-layer MLP head (paper: 2048 -> 128).
         gather: use negatives from all DDP ranks (gradients flow back to every rank).
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,
