@@ -28,14 +28,17 @@ def time_shift(
     """Move each clip's real samples ``shift`` places right (left when negative): circularly
     within the clip, or with the vacated samples set to 0."""
     t = torch.arange(x.shape[1], device=x.device)[None, :]
-    inside = t < lengths[:, None]
-    source = t - shift[:, None]
+    length = lengths[:, None]
+    inside = t < length
     if circular:
-        source = torch.remainder(source, lengths.clamp(min=1)[:, None])
+        # A shift modulo the clip's length in [0, L): one wrap-around add, no remainder of [B, T].
+        source = t - torch.remainder(shift, lengths.clamp(min=1))[:, None]
+        source = torch.where(source < 0, source + length, source)
         valid = inside
     else:
-        valid = inside & (source >= 0) & (source < lengths[:, None])
-    moved = x.gather(1, source.clamp(0, x.shape[1] - 1))
+        source = t - shift[:, None]
+        valid = inside & (source >= 0) & (source < length)
+    moved = x.gather(1, source.clamp_(0, x.shape[1] - 1))
     return torch.where(valid, moved, torch.zeros((), dtype=x.dtype, device=x.device))
 
 
