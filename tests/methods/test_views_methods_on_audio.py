@@ -16,7 +16,7 @@ from selfsup.augment import create_augment
 from selfsup.backbones.base import Backbone
 from selfsup.backbones.registry import BACKBONES
 from selfsup.methods import Method, create_method, list_methods
-from selfsup.methods.base import method_modalities
+from selfsup.methods.base import encode_by_shape, method_modalities
 from selfsup.methods.registry import METHODS, backbone_misfit, check_backbone
 from selfsup.nn.audio_padding import clip_lengths, frames_of, lengths_mask, pad_clips, zero_padding
 from selfsup.registry import ConfigError
@@ -146,3 +146,15 @@ def test_modality_check_takes_audio_backbones_for_views_methods_only(audio_backb
         ConfigError, match="works on image or audio but backbone 'text_encoder_tiny'"
     ):
         check_backbone("simclr", "text_encoder_tiny")
+
+
+def test_audio_crops_of_one_duration_share_a_backbone_pass() -> None:
+    views = create_augment("audio_multicrop", sample_rate=RATE, local_seconds=0.25, num_local=3)
+    calls: list[tuple[int, ...]] = []
+
+    def encode(x: torch.Tensor) -> torch.Tensor:
+        calls.append(tuple(x.shape))
+        return x.nan_to_num().mean(dim=1, keepdim=True)
+
+    out = encode_by_shape(encode, views(audio_batch()["input"], torch.Generator().manual_seed(0)))
+    assert calls == [(16, RATE), (24, 2000)] and out.shape == (40, 1)
