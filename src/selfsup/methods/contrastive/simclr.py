@@ -9,7 +9,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.nt_xent import NTXentLoss
-from selfsup.methods.base import Batch, Method, encode_by_shape
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 
@@ -30,6 +30,7 @@ class SimCLR(Method):
         gather: use negatives from all DDP ranks (gradients flow back to every rank).
     """
 
+    modality = VIEW_MODALITIES
     reports_sample_loss: ClassVar[bool] = True
 
     def __init__(
