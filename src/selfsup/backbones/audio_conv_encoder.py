@@ -109,13 +109,14 @@ class ConvFeatureEncoder(nn.Module):
         self.receptive_field = receptive_field(self.kernels, self.strides)
         self.normalize_waveform = normalize_waveform
         inputs = [1] + [conv_dim] * (len(self.kernels) - 1)
-        self.convs = nn.ModuleList(
+        convs = [
             nn.Conv1d(c_in, conv_dim, k, stride=s, bias=conv_bias)
             for c_in, k, s in zip(inputs, self.kernels, self.strides, strict=True)
-        )
-        self.first_norm = MaskedChannelNorm(conv_dim)
-        for conv in self.convs:
+        ]
+        for conv in convs:
             nn.init.kaiming_normal_(conv.weight)
+        self.convs = nn.ModuleList(convs)
+        self.first_norm = MaskedChannelNorm(conv_dim)
 
     def effective_lengths(self, x: torch.Tensor) -> torch.Tensor:
         """Real samples per clip, raised to the receptive field (a short clip reads zeros)."""
