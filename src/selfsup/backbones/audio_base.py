@@ -29,6 +29,12 @@ class AudioBackbone(Backbone):
     sample_rate: int
     mask_token: nn.Parameter
 
+    @property
+    def min_samples(self) -> int:
+        """The narrowest batch (samples) computed without a special case; a narrower one is
+        fine in PyTorch, but an exported graph wants at least this many (pad with NaN)."""
+        return 1
+
     def _make_mask_token(self, dim: int) -> None:
         # Frozen until a masking method calls ``train_mask_token``: an unused trainable
         # parameter would make DDP fail for every method that never masks (as for the ViT).

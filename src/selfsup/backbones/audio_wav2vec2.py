@@ -114,6 +114,11 @@ class Wav2Vec2Backbone(AudioBackbone):
         """Samples between consecutive frames (320 at 16 kHz, 160 at 8 kHz)."""
         return self.feature_encoder.hop
 
+    @property
+    def min_samples(self) -> int:
+        """The conv encoder's receptive field (400 samples at 8 and 16 kHz)."""
+        return self.feature_encoder.receptive_field
+
     def valid_tokens(self, x: torch.Tensor) -> torch.Tensor:
         self.check_waveform(x)
         return self.feature_encoder.valid_frames(x)
