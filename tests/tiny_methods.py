@@ -28,6 +28,7 @@ from selfsup.augment import create_augment
 from selfsup.backbones import Backbone, create_backbone
 from selfsup.data.tokenizers import train_tokenizer
 from selfsup.methods import Batch, Method, create_method
+from selfsup.methods.base import method_modalities
 from selfsup.methods.registry import METHODS
 
 TEXT = "the quick brown fox jumps over the lazy dog, again and again."
@@ -68,8 +69,8 @@ def tiny_spec(name: str) -> TinySpec:
     backbone = tiny["backbone"]
     assert backbone in TINY_BACKBONES, f"method '{name}': no tiny settings for '{backbone}'"
     modality = TINY_BACKBONES[backbone][0]
-    declared = getattr(METHODS.get(name), "modality", "image")
-    assert declared == modality, f"method '{name}' is {declared}, its tiny backbone {modality}"
+    declared = method_modalities(METHODS.get(name))
+    assert modality in declared, f"method '{name}' is {declared}, its tiny backbone {modality}"
     return TinySpec(
         backbone=backbone,
         modality=modality,

@@ -100,3 +100,97 @@ def teacher_temperature(
     if step >= warmup_steps:
         return float(end)
     return float(start + (end - start) * max(step, 0) / warmup_steps)
+
+
+class ValueSchedule:
+    """A hyper-parameter as a function of training progress in [0, 1] (a curriculum).
+
+    ``kind`` is one of :data:`VALUE_SCHEDULE_KINDS`:
+
+    - ``constant``: ``value`` throughout;
+    - ``linear`` / ``cosine``: ``start`` -> ``end`` between the progress points ``over``
+      (default ``(0, 1)``), held before and after;
+    - ``step``: ``values[i]`` once progress has passed ``i`` of the increasing ``at`` points;
+    - ``piecewise``: linear between ``(progress, value)`` ``points``, held outside them.
+
+    ``integer`` rounds every value (crop counts, image sizes). A function of progress alone,
+    so a resumed run repeats the uninterrupted one's values.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        value: float = 0.0,
+        start: float = 0.0,
+        end: float = 0.0,
+        over: tuple[float, float] = (0.0, 1.0),
+        values: tuple[float, ...] = (),
+        at: tuple[float, ...] = (),
+        points: tuple[tuple[float, float], ...] = (),
+        integer: bool = False,
+    ) -> None:
+        if kind not in VALUE_SCHEDULE_KINDS:
+            raise ValueError(
+                f"unknown schedule '{kind}' (one of {', '.join(VALUE_SCHEDULE_KINDS)})"
+            )
+        lo, hi = over
+        if not 0.0 <= lo < hi <= 1.0:
+            raise ValueError(f"over must be two progress points 0 <= a < b <= 1, got {list(over)}")
+        if kind == "step" and (len(values) != len(at) + 1 or not at):
+            raise ValueError(
+                f"a step schedule needs one value more than 'at' points, "
+                f"got {len(values)} and {len(at)}"
+            )
+        if kind == "step" and list(at) != sorted(set(at)):
+            raise ValueError(f"'at' points must increase, got {list(at)}")
+        if kind == "piecewise":
+            xs = [p for p, _ in points]
+            if len(points) < 2 or xs != sorted(set(xs)) or not 0.0 <= xs[0] <= xs[-1] <= 1.0:
+                raise ValueError(
+                    "piecewise needs 2+ [progress, value] points with increasing progress in [0, 1]"
+                )
+        self.kind = kind
+        self.value, self.start, self.end, self.over = value, start, end, (lo, hi)
+        self.values, self.at, self.points = tuple(values), tuple(at), tuple(points)
+        self.integer = integer
+
+    def value_at(self, progress: float) -> float:
+        """The value at ``progress`` (clamped to [0, 1])."""
+        p = min(1.0, max(0.0, float(progress)))
+        out = self._raw(p)
+        return float(round(out)) if self.integer else out
+
+    def _raw(self, p: float) -> float:
+        if self.kind == "constant":
+            return self.value
+        if self.kind in ("linear", "cosine"):
+            lo, hi = self.over
+            t = min(1.0, max(0.0, (p - lo) / (hi - lo)))
+            if self.kind == "cosine":
+                t = 0.5 * (1.0 - math.cos(math.pi * t))
+            return self.start + (self.end - self.start) * t
+        if self.kind == "step":
+            return self.values[sum(p >= a for a in self.at)]
+        (x0, y0), *rest = self.points
+        if p <= x0:
+            return y0
+        for x1, y1 in rest:
+            if p <= x1:
+                return y0 + (y1 - y0) * (p - x0) / (x1 - x0)
+            x0, y0 = x1, y1
+        return y0
+
+
+VALUE_SCHEDULE_KINDS = ("constant", "linear", "cosine", "step", "piecewise")
+
+
+def exponential_decay(step: int, start: float, floor: float, factor: float) -> float:
+    """``start * factor ** step``, never below ``floor`` (wav2vec 2.0's Gumbel temperature:
+    2 -> 0.5 with factor 0.999995 per step)."""
+    if not (start > 0 and floor > 0 and 0 < factor <= 1):
+        raise ValueError(
+            "exponential_decay needs start > 0, floor > 0 and factor in (0, 1], got "
+            f"{start}, {floor} and {factor}"
+        )
+    return float(max(start * factor ** max(step, 0), floor))

@@ -15,6 +15,7 @@ from typing import Any
 
 from selfsup.data.shard_writer import write_shards
 
+from .audio_helpers import FSDD_PATTERN, fsdd_like
 from .helpers import solid_png, truncated_jpeg, write
 
 
@@ -82,6 +83,15 @@ def tsv(root: Path) -> SourceCase:
     return SourceCase(kwargs, 4, {0, 1}, "skipped 1 of 5 lines")
 
 
+def audio(root: Path) -> SourceCase:
+    """FSDD-style names for digits 0-2 of one speaker (2 takes each), and one text file
+    named as a wav."""
+    fsdd_like(root, speakers=("ann",), takes=2)
+    write(root / "9_ann_0.wav", b"not audio at all, just words in a file")
+    kwargs = {"path": str(root), "sample_rate": 8000, "label_pattern": FSDD_PATTERN}
+    return SourceCase({**kwargs, "label": "digit"}, 6, {0, 1, 2}, "skipped 1 of 7 files")
+
+
 # Source name -> recipe (given an empty folder to write into).
 RECIPES: dict[str, Callable[[Path], SourceCase]] = {
     "folder": folder,
@@ -90,4 +100,5 @@ RECIPES: dict[str, Callable[[Path], SourceCase]] = {
     "text": text,
     "jsonl": jsonl,
     "tsv": tsv,
+    "audio": audio,
 }

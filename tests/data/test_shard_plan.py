@@ -186,3 +186,15 @@ def test_two_gloo_ranks_resume_mid_epoch(tmp_path: Path) -> None:
         assert result["interrupted"] == result["straight"]
     per_rank = [{i for b in r["straight"] for i in b} for r in results]
     assert not per_rank[0] & per_rank[1] and per_rank[0] | per_rank[1] <= set(ids)
+
+
+def test_every_sample_carries_its_index_in_the_whole_set(tmp_path: Path) -> None:
+    ids = make_shards(tmp_path)
+    ds = dataset(tmp_path, 0, 1, workers=0)
+    loader = DataLoader(ds, batch_size=BATCH, collate_fn=collate, drop_last=True)
+    seen: list[int] = []
+    for batch in loader:
+        red = [int(r) - 100 for r in batch["input"][:, 0, 0, 0].tolist()]
+        assert batch["index"].tolist() == red  # shards numbered in order, samples in place
+        seen += red
+    assert len(set(seen)) == len(seen) and set(seen) <= set(ids)

@@ -41,6 +41,9 @@ def check_item(item: Any, modality: str) -> None:
         assert x.dtype == torch.uint8 and x.ndim == 3 and x.shape[0] == 3, (x.dtype, x.shape)
     elif modality == "text":
         assert x.dtype == torch.int64 and x.ndim == 1 and len(x) > 0, (x.dtype, x.shape)
+    elif modality == "audio":
+        assert x.dtype == torch.float32 and x.ndim == 1 and len(x) > 0, (x.dtype, x.shape)
+        assert torch.isfinite(x).all()  # NaN is the padding marker: never inside a clip
     else:
         pytest.fail(f"no item contract for modality '{modality}'")
 

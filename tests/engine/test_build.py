@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from torch import nn
 
+from selfsup.backbones.base import Backbone
+from selfsup.backbones.registry import BACKBONES
 from selfsup.config.load import load_config
 from selfsup.engine.build import build_method, build_split
 from selfsup.methods.base import Method
@@ -86,3 +88,28 @@ def test_shards_take_the_run_seed_unless_data_seed_is_set(tmp_path: Path) -> Non
     assert build_split(load_config(None, [*shards, "data.seed=3"]), "train").seed == 3
     with pytest.raises(ConfigError, match=r"data\.shuffle_buffer must be >= 1"):
         build_split(load_config(None, [*shards, "data.shuffle_buffer=0"]), "train")
+
+
+class AudioStub(Backbone):
+    """Stands in for an audio backbone: only its modality is read before building."""
+
+    modality = "audio"
+
+
+def audio_stub() -> AudioStub:
+    return AudioStub()
+
+
+def test_a_recipe_of_the_wrong_modality_fails_before_building() -> None:
+    cfg = load_config(None, [*BASE, "augment.name=audio_contrastive"])
+    with pytest.raises(
+        ConfigError, match=r"'audio_contrastive' makes audio views but the backbone"
+    ):
+        build_method(cfg)
+    BACKBONES.register("audio_stub_probe")(audio_stub)
+    try:
+        cfg = load_config(None, [*BASE, "backbone.name=audio_stub_probe"])
+        with pytest.raises(ConfigError, match=r"encodes audio \(recipes for audio: audio_contr"):
+            build_method(cfg)
+    finally:
+        BACKBONES.unregister("audio_stub_probe")

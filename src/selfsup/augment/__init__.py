@@ -1,10 +1,13 @@
 """Batched, on-device view-making with per-sample random parameters.
 
 ``create_augment("simclr", size=32)`` builds an ``ImageViews``; custom recipes are lists of
-``ViewSpec``. Importing this package registers the recipes in ``image``.
+``ViewSpec``. Audio views (``AudioViews``, ``AudioViewSpec``) take NaN-padded waveforms.
+Importing this package registers the recipes in ``image``, ``minimal`` and ``audio_recipes``.
 """
 
-from selfsup.augment import image, minimal
+from selfsup.augment import audio_recipes, image, minimal
+from selfsup.augment.audio import AudioViews
+from selfsup.augment.audio_spec import AudioViewSpec
 from selfsup.augment.params import ViewParams, sample_view_params
 from selfsup.augment.registry import AUGMENTS, create_augment, list_augments, register_augment
 from selfsup.augment.spec import ViewSpec
@@ -12,9 +15,12 @@ from selfsup.augment.views import ImageViews
 
 __all__ = [
     "AUGMENTS",
+    "AudioViewSpec",
+    "AudioViews",
     "ImageViews",
     "ViewParams",
     "ViewSpec",
+    "audio_recipes",
     "create_augment",
     "image",
     "list_augments",

@@ -20,3 +20,14 @@ def create_augment(name: str, **kwargs: Any) -> nn.Module:
 def list_augments() -> list[str]:
     """Names of all registered view-makers."""
     return AUGMENTS.names()
+
+
+def augment_misfit(name: str, modality: str) -> str | None:
+    """Why augment ``name`` cannot make views for a backbone of ``modality`` (None when it can,
+    or when its registration names no modality), naming the recipes that would."""
+    made = AUGMENTS.tags(name).get("modality")
+    if made is None or made == modality:
+        return None
+    fits = [n for n in AUGMENTS.names() if AUGMENTS.tags(n).get("modality") == modality]
+    hint = f" (recipes for {modality}: {', '.join(fits)})" if fits else ""
+    return f"augment '{name}' makes {made} views but the backbone encodes {modality}{hint}"

@@ -74,7 +74,14 @@ def run_embed(args: argparse.Namespace) -> int:
         identity = {"path": str(ckpt.resolve()), "sha256": checkpoint_sha256(ckpt)}
         about = {"spec": args.data, "modality": getattr(encoder, "modality", "image")}
         result = embed_to_folder(
-            method.embed, source, args.out, identity, options, about, modality.shape_hint
+            method.embed,
+            source,
+            args.out,
+            identity,
+            options,
+            about,
+            modality.shape_hint,
+            modality.collate,
         )
     except ValueError as e:  # bad data or settings: one line, not a traceback
         if isinstance(e, ConfigError):

@@ -34,11 +34,12 @@ def method_summary(name: str) -> str:
 
 def method_takes(name: str) -> str:
     """Its modality, whether it needs tokens, the backbones it takes (``resnet*, vit_*``) and
-    any trained run it loads, e.g. ``image, with tokens: vit_*``."""
+    any trained run it loads, e.g. ``image, with tokens: vit_*`` or ``image or audio: ...``."""
+    from selfsup.methods.base import method_modalities
     from selfsup.methods.registry import METHODS, backbones_taken, loaded_args
 
     cls: Any = METHODS.get(name)
-    kind = getattr(cls, "modality", "image")
+    kind = " or ".join(method_modalities(cls))
     if getattr(cls, "requires_tokens", False):
         kind += ", with tokens"
     takes = f"{kind}: {', '.join(backbones_taken(name)) or 'no registered backbone'}"

@@ -31,6 +31,8 @@ def link_image_size(
         anchor = _get(preset, SIZE_KEYS[1])
     linked = [k for k in SIZE_KEYS if anchor is not None and _get(preset, k) == anchor]
     given = [k for k in linked if k in overridden]
+    # A schedule (progressive resizing) moves the views alone: decoding keeps its size.
+    given = [k for k in given if not isinstance(_get(merged, k), dict)]
     if len({repr(_get(merged, k)) for k in given}) == 1:
         value = _get(merged, given[0])
         followers = [k for k in linked if k not in overridden]

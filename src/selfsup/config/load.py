@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from selfsup.config.curriculum import parse_schedule, schedule_range, scheduled_keys
 from selfsup.config.image_size import link_image_size
 from selfsup.config.schema import (
     ACCELERATORS,
@@ -116,6 +117,7 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         optim=plain["optim"],
         train=plain["train"],
         eval=plain["eval"],
+        self_paced=plain["self_paced"],
     )
     _check_values(cfg)
     return cfg
@@ -205,6 +207,22 @@ def _check_values(cfg: RunConfig) -> None:
     for ok, message in checks + _train_checks(cfg.train):
         if not ok:
             raise ConfigError(message)
+    scheduled_keys(cfg)  # a bad schedule is a config error before anything is built
+    _check_self_paced(cfg)
+
+
+def _check_self_paced(cfg: RunConfig) -> None:
+    sp = cfg.self_paced
+    if not 0.0 <= sp.momentum < 1.0:
+        raise ConfigError(f"self_paced.momentum must be in [0, 1), got {sp.momentum}")
+    keep = sp.keep
+    if isinstance(keep, dict):
+        schedule = parse_schedule("self_paced.keep", keep)
+        lo, hi = schedule_range(schedule)
+    else:
+        lo = hi = float(keep)
+    if not 0.0 < lo <= hi <= 1.0:
+        raise ConfigError(f"self_paced.keep must stay in (0, 1], got {lo}..{hi}")
 
 
 def _train_checks(t: TrainConfig) -> list[tuple[bool, str]]:

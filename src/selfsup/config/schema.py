@@ -122,6 +122,24 @@ class EvalConfig:
 
 
 @dataclass
+class SelfPacedConfig:
+    """Self-paced learning: each training sample's loss is tracked (an EMA by dataset index)
+    and the hardest ones are skipped or down-weighted, fewer as training goes on.
+
+    ``keep`` is the fraction of the tracked samples, easiest first, that count fully: a number
+    or a schedule over training progress (e.g. ``{schedule: linear, start: 0.5, end: 1.0}``).
+    A sample above that quantile of the tracked losses is left out of the step (``skip``) or
+    weighted by threshold / its loss (``down_weight``); samples not seen yet always count.
+    Needs a method that reports per-sample losses.
+    """
+
+    enabled: bool = False
+    keep: float | dict[str, Any] = 1.0
+    mode: Literal["skip", "down_weight"] = "skip"
+    momentum: float = 0.7  # of each sample's loss EMA: a sample is seen once per epoch
+
+
+@dataclass
 class RunConfig:
     """A whole pretraining run."""
 
@@ -132,6 +150,7 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    self_paced: SelfPacedConfig = field(default_factory=SelfPacedConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict in the YAML layout (``args`` flattened into their section)."""
@@ -150,4 +169,5 @@ PLAIN_SECTIONS: dict[str, type] = {
     "optim": OptimConfig,
     "train": TrainConfig,
     "eval": EvalConfig,
+    "self_paced": SelfPacedConfig,
 }

@@ -9,7 +9,7 @@ inputs and labels: ``{"input": [B, ...], "label": int64 [B]}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import torch
 
@@ -17,10 +17,12 @@ from selfsup.data.skips import SkipLog
 
 
 class Item(TypedDict):
-    """One decoded sample."""
+    """One decoded sample: ``input`` and ``label`` always, ``index`` (its position in the
+    dataset) where the source or the engine adds it."""
 
     input: torch.Tensor
     label: int
+    index: NotRequired[int]
 
 
 Batch = dict[str, torch.Tensor]
@@ -50,5 +52,14 @@ def collate(
         hint = f"; {shape_hint}" if shape_hint else ""
         raise ValueError(f"inputs in one batch differ in shape ({list(a)} vs {list(b)}){hint}")
     inputs = torch.stack([item["input"] for item in kept])
+    return {"input": inputs, **batch_extras(kept)}
+
+
+def batch_extras(kept: Sequence[Item]) -> Batch:
+    """The batch's ``label`` and, when every item has one, its dataset ``index`` (the key
+    self-paced learning tracks each sample by)."""
     labels = torch.tensor([int(item["label"]) for item in kept], dtype=torch.int64)
-    return {"input": inputs, "label": labels}
+    out = {"label": labels}
+    if all("index" in item for item in kept):
+        out["index"] = torch.tensor([int(item["index"]) for item in kept], dtype=torch.int64)
+    return out

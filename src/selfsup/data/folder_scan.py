@@ -1,4 +1,4 @@
-"""Find the image files of a folder, their labels, and the train/val split.
+"""Find the image (or audio) files of a folder, their labels, and the train/val split.
 
 Layout rules:
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Set
 from pathlib import Path
 
 from selfsup.data.decode import IMAGE_EXTENSIONS
@@ -38,9 +39,16 @@ class FolderListing:
 
 def scan_image_folder(root: str | Path) -> FolderListing:
     """List the images under ``root`` following the module's layout rules."""
+    return scan_folder(root, IMAGE_EXTENSIONS, "image", "images")
+
+
+def scan_folder(root: str | Path, extensions: Set[str], kind: str, noun: str) -> FolderListing:
+    """List the files under ``root`` whose extension is in ``extensions`` (lower case, with
+    the dot) following the module's layout rules; ``kind`` ("audio") and ``noun`` ("audio
+    files") name them in errors."""
     root = Path(root)
     if not root.is_dir():
-        raise ValueError(f"image folder {root} does not exist or is not a folder")
+        raise ValueError(f"{kind} folder {root} does not exist or is not a folder")
     loose: list[str] = []
     class_dirs: list[str] = []
     with os.scandir(root) as entries:
@@ -49,14 +57,14 @@ def scan_image_folder(root: str | Path) -> FolderListing:
                 continue
             if entry.is_dir():
                 class_dirs.append(entry.path)
-            elif _is_image_name(entry.name):
+            elif _has_extension(entry.name, extensions):
                 loose.append(entry.path)
-    per_class = {os.path.basename(d): _images_under(d) for d in sorted(class_dirs)}
+    per_class = {os.path.basename(d): _files_under(d, extensions) for d in sorted(class_dirs)}
     per_class = {name: files for name, files in per_class.items() if files}
     if loose and per_class:
         raise ValueError(
-            f"{root} holds both loose images and class subfolders ({', '.join(per_class)}); "
-            "put every image in a class folder, or the loose ones in a folder of their own"
+            f"{root} holds both loose {noun} and class subfolders ({', '.join(per_class)}); "
+            "put them all in class folders, or the loose ones in a folder of their own"
         )
     if per_class:
         classes = list(per_class)
@@ -66,8 +74,8 @@ def scan_image_folder(root: str | Path) -> FolderListing:
     if loose:
         loose.sort()
         return FolderListing(loose, [-1] * len(loose), [])
-    exts = " ".join(sorted(IMAGE_EXTENSIONS))
-    raise ValueError(f"no image files ({exts}) found under {root}")
+    exts = " ".join(sorted(extensions))
+    raise ValueError(f"no {kind} files ({exts}) found under {root}")
 
 
 def split_indices(labels: list[int], split: str, val_fraction: float) -> list[int]:
@@ -96,18 +104,18 @@ def split_indices(labels: list[int], split: str, val_fraction: float) -> list[in
     return sorted(chosen)
 
 
-def _is_image_name(name: str) -> bool:
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+def _has_extension(name: str, extensions: Set[str]) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in extensions
 
 
-def _images_under(folder: str) -> list[str]:
-    """Image files at any depth below ``folder`` (not in hidden folders), by relative path."""
+def _files_under(folder: str, extensions: Set[str]) -> list[str]:
+    """Files at any depth below ``folder`` (not in hidden folders), by relative path."""
     found: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         rel_dir = os.path.relpath(dirpath, folder)
         for name in filenames:
-            if _is_image_name(name):
+            if _has_extension(name, extensions):
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 found.append((rel, os.path.join(dirpath, name)))
     found.sort(key=lambda pair: pair[0])

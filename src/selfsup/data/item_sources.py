@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 import torch
 from torch.utils.data import Dataset
 
-from selfsup.data.collate import Item, collate
+from selfsup.data.collate import Batch, Item, collate
 from selfsup.data.skips import SkipLog
 
 
@@ -96,8 +96,15 @@ class ItemSource(Dataset[SourceItem], ABC):
         }
 
 
-def collate_source_items(items: Sequence[SourceItem], shape_hint: str = "") -> dict[str, Any]:
+def collate_source_items(
+    items: Sequence[SourceItem],
+    shape_hint: str = "",
+    collate_items: Callable[[list[Item]], Batch] | None = None,
+) -> dict[str, Any]:
     """Batch the readable items of ``items``; the skipped ones travel as ``(index, reason)``.
+
+    ``collate_items`` batches them (a modality's ``collate``: audio pads clips and adds
+    ``length``); default: stacking, with ``shape_hint`` as the fix for unequal shapes.
 
     Returns ``input``/``label`` (stacked), ``index`` (int64 of the kept items), ``skipped``,
     ``first`` and ``last`` (the lowest and highest index asked for, kept or not) and
@@ -113,7 +120,11 @@ def collate_source_items(items: Sequence[SourceItem], shape_hint: str = "") -> d
         "error": "",
     }
     try:
-        out.update(collate([s["item"] for s in kept], shape_hint=shape_hint))
+        readable = [s["item"] for s in kept if s["item"] is not None]
+        if collate_items is None:
+            out.update(collate(readable, shape_hint=shape_hint))
+        else:
+            out.update(collate_items(readable))
     except ValueError as e:
         out["error"] = str(e)
     return out

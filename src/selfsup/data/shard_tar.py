@@ -39,6 +39,7 @@ class Sample:
     key: str
     image: bytes | MemberRef | None
     label_text: bytes | MemberRef | None
+    position: int = 0  # its place in the shard, 0 first: a stable id within a shard set
 
 
 @dataclass
@@ -67,12 +68,14 @@ def read_shard(
         with open(path, "rb") as file:
             sample: Sample | None = None
             keep = located = False
+            position = -1
             for name, offset, size in tar_members(file):
                 key = key_of(name)
                 if sample is None or key != sample.key:
                     if sample is not None and keep:
                         yield sample
-                    sample = Sample(key, None, None)
+                    position += 1
+                    sample = Sample(key, None, None, position)
                     keep = stride is None or stride.takes_next()
                     located = keep and lazy()
                 if not keep:

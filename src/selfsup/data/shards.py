@@ -249,10 +249,21 @@ class TarShardDataset(IterableDataset["Item | None"]):
         ]
         stride = Stride([0], consumer, consumers)
         parts += [(shard, stride) for shard in order[whole:]]
+        offsets = self._offsets()
         for shard, split in parts:
             for sample in read_shard(shard, split, skips, lazy):
                 seen[0] += 1
+                sample.position += offsets.get(shard, 0)
                 yield sample
+
+    def _offsets(self) -> dict[str, int]:
+        """Where each shard's samples start in one numbering of the whole set (shards in the
+        set's order), so a sample's ``index`` names it across epochs and shuffles; empty until the
+        counts are read (:meth:`set_batching`)."""
+        if not self._counts:
+            return {}
+        starts = np.cumsum([0] + [self._counts[s] for s in self.shards[:-1]])
+        return {s: int(start) for s, start in zip(self.shards, starts, strict=True)}
 
     def _decode(self, sample: Sample, skips: SkipLog) -> Item | None:
         if sample.image is None:
@@ -276,7 +287,10 @@ class TarShardDataset(IterableDataset["Item | None"]):
         except BadImage as bad:
             skips.add(sample.key, bad.reason)
             return None
-        return {"input": image, "label": label}
+        item: Item = {"input": image, "label": label}
+        if self._counts:
+            item["index"] = sample.position
+        return item
 
     def _rank_world(self) -> tuple[int, int]:
         return self._explicit or _dist_rank_world() or self._dist or (0, 1)

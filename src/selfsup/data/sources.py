@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
+from selfsup.data.audio import check_rates, load_audio_clips
+from selfsup.data.audio_listing import list_audio_split
 from selfsup.data.bundled import load_digits
 from selfsup.data.decode import MAX_PIXELS
 from selfsup.data.images import load_image_folder
@@ -76,6 +78,32 @@ def shards(
 def digits(split: Split = "all") -> Dataset[Any]:
     """scikit-learn's bundled 8x8 digits; "train" 1,347 / "val" the fixed 450-image test set."""
     return load_digits("test" if split == "val" else split)
+
+
+@register_data_source("audio", modality="audio")
+def audio(
+    path: str,
+    sample_rate: int,
+    split: Split = "all",
+    max_seconds: float | None = None,
+    label_pattern: str | None = None,
+    label: str | None = None,
+    test_split: dict[str, Any] | None = None,
+    val_fraction: float = 0.0,
+    drop_silent: bool = False,
+    seed: int | None = None,
+) -> Dataset[Any]:
+    """A folder of wav / flac / ogg files (at any depth), decoded once to mono at
+    ``sample_rate`` Hz. Labels come from class subfolders, or from the file-name group
+    ``label`` of ``label_pattern``; "val" is the files ``test_split`` holds out (e.g.
+    ``{n: "0-4"}``), else the last ``val_fraction`` of each class. Items of "train" and
+    "all" longer than ``max_seconds`` are cropped at a random offset fixed by ``seed``
+    (default: the run's ``train.seed``), the epoch and the index; "val" items are whole
+    clips. Silent clips are kept unless ``drop_silent``."""
+    check_rates(sample_rate, max_seconds)
+    listing = list_audio_split(path, split, label_pattern, label, test_split, val_fraction)
+    crop = max_seconds if split != "val" else None
+    return load_audio_clips(listing, sample_rate, crop, 0 if seed is None else seed, drop_silent)
 
 
 def build_dataset(source: str, split: str = "all", **kwargs: Any) -> Dataset[Any]:

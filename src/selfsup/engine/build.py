@@ -8,7 +8,9 @@ import selfsup.augment
 import selfsup.backbones
 import selfsup.methods  # noqa: F401  (registers every method)
 from selfsup.augment import AUGMENTS
-from selfsup.backbones.registry import BACKBONES
+from selfsup.augment.registry import augment_misfit
+from selfsup.backbones.registry import BACKBONES, backbone_class
+from selfsup.config.curriculum import at_start
 from selfsup.config.schema import RunConfig
 from selfsup.data.sources import DATA_SOURCES, build_dataset
 from selfsup.methods.base import Method
@@ -20,7 +22,9 @@ NO_AUGMENT = "none"  # augment.name for methods that make no views (text languag
 
 
 def validate(cfg: RunConfig) -> None:
-    """Every name exists and every key fits its factory; raises ConfigError (one line)."""
+    """Every name exists and every key fits its factory; raises ConfigError (one line).
+    Scheduled keys are checked with their value at progress 0."""
+    cfg = at_start(cfg)
     BACKBONES.validate(cfg.backbone.name, cfg.backbone.args, "backbone")
     if cfg.augment.name != NO_AUGMENT:
         AUGMENTS.validate(cfg.augment.name, cfg.augment.args, "augment")
@@ -43,8 +47,10 @@ def build_method(cfg: RunConfig, **given: Any) -> Method:
     else it comes from the configured training data.
     """
     validate(cfg)
+    cfg = at_start(cfg)  # built with each schedule's start value; the engine moves it on
     # Before the backbone is built: a text backbone's tokenizer would read the data first.
     check_backbone(cfg.method.name, cfg.backbone.name)
+    check_augment(cfg)
     modality = modality_of_backbone(cfg.backbone.name)
     extra = modality.backbone_args(given, lambda: build_split(cfg, cfg.data.train_split))
     backbone = BACKBONES.create(cfg.backbone.name, **{**cfg.backbone.args, **extra})
@@ -53,6 +59,21 @@ def build_method(cfg: RunConfig, **given: Any) -> Method:
         augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)
     args = method_args(cfg)
     return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **args)
+
+
+def check_augment(cfg: RunConfig) -> None:
+    """ConfigError (one line) when ``augment.name`` makes views of another modality than the
+    backbone encodes (image crops for an audio backbone); a methods-of-several-modalities
+    run picks its modality by its backbone, so this is where a wrong recipe shows."""
+    if cfg.augment.name == NO_AUGMENT:
+        return
+    try:
+        encodes = backbone_class(cfg.backbone.name).modality
+    except TypeError:  # a plug-in factory without a return annotation: not checked
+        return
+    why = augment_misfit(cfg.augment.name, encodes)
+    if why is not None:
+        raise ConfigError(why)
 
 
 def method_args(cfg: RunConfig) -> dict[str, Any]:

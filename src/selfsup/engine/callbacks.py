@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset, Subset, default_collate
 
 from selfsup.engine.progress import outside_training
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_accuracy
 from selfsup.methods.base import Method
+from selfsup.modalities import modality_of
 
 log = logging.getLogger("selfsup.engine")
 
@@ -94,9 +96,10 @@ class OnlineKNN(L.Callback):
         """kNN top-1 accuracy of the current backbone."""
         method: Method = pl_module.method  # type: ignore[assignment]
         encode = method.embed
-        device = pl_module.device
-        bank = extract_features(encode, self.bank, batch_size=self.batch_size, device=device)
-        query = extract_features(encode, self.queries, batch_size=self.batch_size, device=device)
+        device, batch = pl_module.device, self.batch_size
+        collate = _collate_of(method)
+        bank = extract_features(encode, self.bank, batch, device, collate_fn=collate)
+        query = extract_features(encode, self.queries, batch, device, collate_fn=collate)
         return knn_accuracy(
             bank.features,
             bank.labels,
@@ -114,9 +117,13 @@ class OnlineKNN(L.Callback):
         n = len(self.bank) + len(self.queries)  # type: ignore[arg-type]
         one = Subset(self.bank, range(min(self.batch_size, len(self.bank))))  # type: ignore[arg-type]
 
+        collate = _collate_of(method)
+
         def one_batch() -> None:
             with torch.no_grad():
-                extract_features(method.embed, one, self.batch_size, device=pl_module.device)
+                extract_features(
+                    method.embed, one, self.batch_size, pl_module.device, collate_fn=collate
+                )
 
         with outside_training(clock) as warm:  # first-call costs
             one_batch()
@@ -159,3 +166,10 @@ class OnlineKNN(L.Callback):
             logger.log_metrics({"knn_top1": acc}, step=trainer.global_step)
         epoch = trainer.current_epoch + 1
         log.info("epoch %d step %d: online kNN top-1 %.2f%%", epoch, trainer.global_step, 100 * acc)
+
+
+def _collate_of(method: Any) -> Callable[[list[Any]], Any]:
+    """How the method's encoder batches items (audio pads clips); plain stacking for anything
+    that only offers ``embed``."""
+    encoder = getattr(method, "encoder", None)
+    return modality_of(encoder()).collate if callable(encoder) else default_collate

@@ -68,6 +68,7 @@ class SSLDataModule(L.LightningDataModule):
             seed=self.seed,
             rank=rank,
             world_size=world,
+            on_epoch=_epoch_hook(self.dataset),
         )
         if self._resume is not None:
             epoch, batches = self._resume["epoch"], self._resume["batches"]
@@ -120,3 +121,9 @@ class SSLDataModule(L.LightningDataModule):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume = {k: int(v) for k, v in state_dict.items()}
+
+
+def _epoch_hook(dataset: Any) -> Callable[[int], None] | None:
+    """The dataset's ``set_epoch`` (its items depend on the epoch), else None."""
+    hook = getattr(dataset, "set_epoch", None)
+    return hook if callable(hook) else None

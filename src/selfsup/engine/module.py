@@ -11,8 +11,11 @@ import torch
 import torch.distributed as dist
 
 from selfsup.config.schema import OptimConfig
+from selfsup.engine.curriculum import Curriculum
 from selfsup.engine.optim import build_optimizer
 from selfsup.engine.progress import ProgressClock, clock_now
+from selfsup.engine.self_paced import STATE_KEY as SELF_PACED_KEY
+from selfsup.engine.self_paced import SelfPaced, weighted_loss
 from selfsup.eval.monitors import effective_rank, embedding_std
 from selfsup.methods.base import Batch, Method
 from selfsup.schedules import cosine_ramp, warmup_cosine_fraction, warmup_cosine_progress
@@ -93,6 +96,10 @@ class SSLModule(L.LightningModule):
         # budget still reaches the peak LR.
         self.warmup_end: float = warmup_steps / total_steps
         self.run_config: dict[str, Any] = {}
+        # Scheduled method / view keys, set before every step from the progress clock.
+        self.curriculum: Curriculum | None = None
+        self._curriculum_values: dict[str, float] = {}
+        self.self_paced: SelfPaced | None = None  # per-sample loss weighting, when enabled
         # Non-finite losses: how many steps may be skipped, and how many were (saved, so a
         # resumed run keeps counting).
         self.skip_nonfinite = skip_nonfinite
@@ -115,11 +122,15 @@ class SSLModule(L.LightningModule):
             "warmup_end": self.warmup_end,
             "nonfinite_skipped": self.nonfinite_skipped,
         }
+        if self.self_paced is not None:
+            checkpoint[SELF_PACED_KEY] = self.self_paced.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get(CLOCK_KEY, {})
         self.clock.load_state_dict(state)
         self.nonfinite_skipped = int(state.get("nonfinite_skipped", 0))
+        if self.self_paced is not None and SELF_PACED_KEY in checkpoint:
+            self.self_paced.load_state_dict(checkpoint[SELF_PACED_KEY])
 
     def on_train_start(self) -> None:
         self.train_started_at = clock_now()
@@ -130,6 +141,9 @@ class SSLModule(L.LightningModule):
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))
+        if self.curriculum:
+            progress = self.clock.fraction(self.global_step)
+            self._curriculum_values = self.curriculum.apply(self.method, progress)
         weight_decay = self.weight_decay_at(self.global_step)
         if weight_decay is not None:
             # Set from progress every step (never accumulated), so resumes repeat it exactly.
@@ -144,21 +158,36 @@ class SSLModule(L.LightningModule):
         gen = torch.Generator(device=device)
         gen.manual_seed(step_seed(self.seed + 1, self.global_step, self.global_rank))
         out = self.method.training_step(batch, generator=gen)
-        loss = out["loss"]
+        loss = out["loss"] if self.self_paced is None else self._self_paced_loss(batch, out)
         if not self._finite_everywhere(loss):
             self._skip_or_stop(loss)  # raises unless this step may be skipped
             return None
+        if self.self_paced is not None:
+            self.self_paced.update(batch["index"], out["sample_loss"])
         self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
         groups = self.trainer.optimizers[0].param_groups
         self.log("lr", groups[0]["lr"], on_step=True, on_epoch=False)
         if self.optim_cfg.final_weight_decay is not None and self.decay_groups:
             wd = groups[self.decay_groups[0]]["weight_decay"]
             self.log("weight_decay", wd, on_step=True, on_epoch=False)
+        for name, scheduled in self._curriculum_values.items():
+            self.log(f"curriculum/{name}", scheduled, on_step=True, on_epoch=False)
         for name, value in out.items():
             if name not in ("loss", "embedding") and value.ndim == 0:
                 self.log(name, value, on_step=True, on_epoch=False)
         self._track_embedding(out.get("embedding"))
         return loss
+
+    def _self_paced_loss(self, batch: Batch, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The weighted mean of the method's per-sample losses (hard samples skipped or
+        down-weighted), with what was kept logged."""
+        assert self.self_paced is not None
+        progress = self.clock.fraction(self.global_step)
+        weights = self.self_paced.weights(batch["index"], progress)
+        kept = (weights > 0).float().mean() if self.self_paced.mode == "skip" else weights.mean()
+        self.log("self_paced/kept", kept, on_step=True, on_epoch=False)
+        self.log("self_paced/keep", self.self_paced.keep_at(progress), on_step=True, on_epoch=False)
+        return weighted_loss(out["sample_loss"], weights)
 
     def _finite_everywhere(self, loss: torch.Tensor) -> bool:
         return finite_on_every_rank(loss)

@@ -12,7 +12,9 @@ from typing import Any
 
 import lightning as L
 import torch
+from torch.utils.data import IterableDataset
 
+from selfsup.config.curriculum import scheduled_keys
 from selfsup.config.load import load_config, save_config
 from selfsup.config.schema import RunConfig
 from selfsup.engine.build import build_method, build_split
@@ -25,6 +27,7 @@ from selfsup.engine.checkpoint import (
     latest_checkpoint,
 )
 from selfsup.engine.collapse import CollapseMonitor
+from selfsup.engine.curriculum import Curriculum
 from selfsup.engine.datamodule import SSLDataModule
 from selfsup.engine.loggers import build_loggers, check_loggers
 from selfsup.engine.module import NonFiniteLossError, SSLModule
@@ -37,6 +40,7 @@ from selfsup.engine.resume_policy import check_resume_overrides, warn_world_chan
 from selfsup.engine.run_length import closing, finished, length, total_steps_of, warmup_steps
 from selfsup.engine.run_progress import RunProgress
 from selfsup.engine.runinfo import update_run_json, write_run_json
+from selfsup.engine.self_paced import IndexedDataset, SelfPaced, check_self_paced
 from selfsup.engine.stem_init import whiten_stem
 from selfsup.engine.strategy import build_strategy, timeout_error
 from selfsup.engine.subset import labeled_subset
@@ -103,11 +107,15 @@ def _pretrain(
 ) -> PretrainResult:
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)  # all config errors surface here, before any data is read
+    curriculum = Curriculum(cfg, scheduled_keys(cfg), method)
+    check_self_paced(cfg, method)
     check_loggers(cfg.train.loggers)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
     ckpt_path = _starting_checkpoint(run_dir, resume)
     check_writable(run_dir)  # before any data is read: a read-only disk fails in one line
     train_set = build_split(cfg, cfg.data.train_split)
+    if cfg.self_paced.enabled and not isinstance(train_set, IterableDataset):
+        train_set = IndexedDataset(train_set)  # shards carry their samples' index themselves
     if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
         whiten_stem(method, train_set, cfg.train.whiten_stem_images, cfg.train.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -171,6 +179,10 @@ def _pretrain(
         skip_nonfinite=cfg.train.skip_nonfinite,
     )
     module.run_config = cfg.to_dict()
+    module.curriculum = curriculum
+    if cfg.self_paced.enabled:
+        size = 0 if isinstance(train_set, IterableDataset) else len(train_set)
+        module.self_paced = SelfPaced(cfg.self_paced, size)
     module.launched_at, module.exit_seconds = started_at, exit_seconds
     module.dist_timeout_minutes = cfg.train.dist_timeout_minutes
     records = {

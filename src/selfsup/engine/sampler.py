@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch.utils.data import Sampler
@@ -15,10 +15,20 @@ class ResumableSampler(Sampler[int]):
     divide evenly is dropped, so every rank runs the same number of steps and DDP never waits
     on a missing batch). ``skip(n)`` drops the first ``n`` indices of the current epoch once:
     the run restarts exactly where its checkpoint left off.
+
+    ``on_epoch`` (a dataset's ``set_epoch``) hears the epoch each time iteration starts, before
+    any index is handed out: items that depend on the epoch (audio crops) then follow the
+    sampler's epoch, on a fresh start, at each new epoch and on a mid-epoch resume alike.
     """
 
     def __init__(
-        self, length: int, seed: int = 0, shuffle: bool = True, rank: int = 0, world_size: int = 1
+        self,
+        length: int,
+        seed: int = 0,
+        shuffle: bool = True,
+        rank: int = 0,
+        world_size: int = 1,
+        on_epoch: Callable[[int], None] | None = None,
     ) -> None:
         if length <= 0:
             raise ValueError("cannot sample from an empty dataset")
@@ -28,6 +38,7 @@ class ResumableSampler(Sampler[int]):
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self._skip = 0
+        self.on_epoch = on_epoch
 
     def set_epoch(self, epoch: int) -> None:
         """Select the permutation of ``epoch`` (called by the trainer before each epoch)."""
@@ -43,6 +54,8 @@ class ResumableSampler(Sampler[int]):
         return self.length // self.world_size
 
     def __iter__(self) -> Iterator[int]:
+        if self.on_epoch is not None:
+            self.on_epoch(self.epoch)
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
             order = torch.randperm(self.length, generator=g)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
+from selfsup.data.collate import Batch, Item
 from selfsup.data.item_sources import ItemSource, collate_source_items
 from selfsup.data.skips import SkipLog
 from selfsup.eval.embed_manifest import Manifest
@@ -94,12 +95,14 @@ def embed_to_folder(
     options: EmbedOptions,
     about: Mapping[str, Any] | None = None,
     shape_hint: str = "",
+    collate_items: Callable[[list[Item]], Batch] | None = None,
 ) -> EmbedResult:
     """Embed every item of ``source`` with ``encode`` (raw batch -> ``[B, D]``, run under
     ``torch.inference_mode``; put its modules in eval mode first) into part files in ``out``.
 
     ``checkpoint`` identifies the weights (``sha256``, ``path``); ``about`` adds facts on the
-    source to the manifest (the spec as typed, the modality). Parts an earlier run of the same
+    source to the manifest (the spec as typed, the modality); ``collate_items`` batches items
+    (the modality's ``collate``; default: stacking). Parts an earlier run of the same
     checkpoint, source and settings finished are kept; see :class:`Manifest` for refusals.
     """
     options.check()
@@ -119,7 +122,9 @@ def embed_to_folder(
         source,
         batch_sampler=PartBatches(todo, options.batch_size),
         num_workers=options.num_workers,
-        collate_fn=functools.partial(collate_source_items, shape_hint=shape_hint),
+        collate_fn=functools.partial(
+            collate_source_items, shape_hint=shape_hint, collate_items=collate_items
+        ),
     )
     writer = _PartWriter(manifest, source, options.format, keep_labels)
     device = torch.device(options.device)

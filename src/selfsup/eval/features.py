@@ -86,8 +86,11 @@ def extract_features(
     progress: bool = False,
     num_workers: int = 0,
     modules: Sequence[nn.Module] = (),
+    collate_fn: Callable[[list[Any]], Any] = default_collate,
 ) -> Features:
     """Encode every item of ``dataset`` (dicts with ``input`` and optional ``label``) once.
+
+    ``collate_fn`` batches the items (a modality's ``collate``: audio clips are padded).
 
     Runs under ``torch.inference_mode`` with the encoder's modules in eval mode; their previous
     train/eval modes are restored afterwards. The modules are found automatically when
@@ -122,6 +125,7 @@ def extract_features(
         progress,
         num_workers,
         [*_find_modules(encode), *modules],
+        collate_fn,
     )
     if cache_path is not None and cache_key is not None:
         _save_cache(cache_path, cache_key, feats)
@@ -136,10 +140,13 @@ def _encode_all(
     progress: bool,
     num_workers: int,
     modules: list[nn.Module],
+    collate_fn: Callable[[list[Any]], Any] = default_collate,
 ) -> Features:
     outs: list[torch.Tensor] = []
     labels: list[torch.Tensor] = []
-    batches: Iterable[dict[str, torch.Tensor]] = _batches(dataset, batch_size, num_workers)
+    batches: Iterable[dict[str, torch.Tensor]] = _batches(
+        dataset, batch_size, num_workers, collate_fn
+    )
     if progress:
         from rich.progress import track
 
@@ -169,7 +176,10 @@ def _encode_all(
 
 
 def _batches(
-    dataset: Dataset[Any] | Iterable[Any], batch_size: int, num_workers: int
+    dataset: Dataset[Any] | Iterable[Any],
+    batch_size: int,
+    num_workers: int,
+    collate_fn: Callable[[list[Any]], Any] = default_collate,
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Slices of in-memory tensors when the dataset has them, else a plain DataLoader."""
     images = getattr(dataset, "images", None)
@@ -184,7 +194,7 @@ def _batches(
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,
-        collate_fn=default_collate,
+        collate_fn=collate_fn,
     )
     yield from loader
 

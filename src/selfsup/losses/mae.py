@@ -31,9 +31,14 @@ class MAELoss(nn.Module):
         return (patches - mean) / (var + self.eps).sqrt()
 
     def forward(
-        self, pred: torch.Tensor, patches: torch.Tensor, mask: torch.Tensor
+        self,
+        pred: torch.Tensor,
+        patches: torch.Tensor,
+        mask: torch.Tensor,
+        per_sample: bool = False,
     ) -> torch.Tensor:
-        """Loss from predictions and pixel patches ``[B, N, P]`` and bool mask ``[B, N]``."""
+        """Loss from predictions and pixel patches ``[B, N, P]`` and bool mask ``[B, N]``;
+        ``per_sample``: ``[B]``, each image's mean over its own masked patches."""
         if pred.shape != patches.shape or pred.ndim != 3:
             raise ValueError(
                 f"pred and patches must both be [B, N, P], got {list(pred.shape)} and "
@@ -46,5 +51,7 @@ class MAELoss(nn.Module):
             )
         per_patch = (pred - self.target(patches)).pow(2).mean(dim=-1)  # [B, N]
         weight = mask.to(per_patch.dtype)
+        if per_sample:
+            return (per_patch * weight).sum(1) / weight.sum(1).clamp_min(1.0)
         # Masked mean; clamp keeps an all-visible batch at 0 instead of NaN.
         return (per_patch * weight).sum() / weight.sum().clamp_min(1.0)

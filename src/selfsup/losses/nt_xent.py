@@ -30,12 +30,15 @@ class NTXentLoss(nn.Module):
         self.temperature = float(temperature)
         self.gather = gather
 
-    def forward(self, z_a: torch.Tensor, z_b: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, z_a: torch.Tensor, z_b: torch.Tensor, *more: torch.Tensor, per_sample: bool = False
+    ) -> torch.Tensor:
         """Loss for embeddings ``z_a, z_b, ...: [N, D]`` where row i of each is a view of sample i.
 
         With more than two views (multi-crop), every view is an anchor whose positives are the
         other views of its sample: the loss is its mean log-likelihood of each positive against
-        all other views. Two views give SimCLR's loss exactly.
+        all other views. Two views give SimCLR's loss exactly. ``per_sample`` returns ``[N]``:
+        each sample's mean over its views as anchors (their mean is the loss).
         """
         views = (z_a, z_b, *more)
         for other in views[1:]:
@@ -59,10 +62,14 @@ class NTXentLoss(nn.Module):
         local = torch.arange(v * n, device=z_a.device)  # [V*N]
         if v == 2:
             positives = offset + (local + n) % (2 * n)  # [2N], a_i <-> b_i
-            return F.cross_entropy(logits, positives)  # scalar, mean over the 2N local anchors
+            if not per_sample:
+                return F.cross_entropy(logits, positives)  # scalar, mean over 2N local anchors
+            return F.cross_entropy(logits, positives, reduction="none").view(2, n).mean(0)
         shifts = torch.arange(1, v, device=z_a.device) * n  # the V-1 other views of a sample
         positives = offset + (local[:, None] + shifts) % (v * n)  # [V*N, V-1]
         log_prob = logits.log_softmax(dim=1).gather(1, positives)
+        if per_sample:
+            return -log_prob.mean(1).view(v, n).mean(0)
         return -log_prob.mean()
 
     @staticmethod

@@ -39,15 +39,38 @@ def encode_by_shape(
     )
 
 
+VIEW_MODALITIES: tuple[str, ...] = ("image", "audio")
+"""The modalities with view recipes (``selfsup.augment``): a method that touches only its
+``views`` and ``backbone.forward_features`` declares ``modality = VIEW_MODALITIES``."""
+
+
+def method_modalities(method: type[Method] | Method) -> tuple[str, ...]:
+    """The modalities a method class (or instance) trains on: its ``modality``, one name or
+    a tuple of names, as a tuple."""
+    declared = getattr(method, "modality", "image")
+    return (declared,) if isinstance(declared, str) else tuple(declared)
+
+
 class Method(nn.Module):
     """Base class: ``training_step(batch) -> {"loss": ..., metrics...}``.
 
     ``training_step`` may also return ``embedding``: a detached ``[B, D]`` representation of the
-    batch (before any head) that the engine uses for label-free collapse monitors.
+    batch (before any head) that the engine uses for label-free collapse monitors, and
+    ``sample_loss`` (see ``reports_sample_loss``).
+
+    ``modality`` names what the method's backbone must encode: one modality (``"text"``) or
+    several (``("image", "audio")``) for a method that only sees its ``views`` and the
+    backbone's ``forward_features``, and so works on whatever its augment makes views of.
     """
 
-    modality: ClassVar[str] = "image"
+    modality: ClassVar[str | tuple[str, ...]] = "image"
     requires_tokens: ClassVar[bool] = False
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {}
+    """Attributes a curriculum may move during training (the method reads them at every
+    step), each with the open interval of values it accepts."""
+    reports_sample_loss: ClassVar[bool] = False
+    """Whether ``training_step`` also returns ``sample_loss``: one differentiable loss per
+    sample of the batch whose mean is ``loss`` (self-paced learning weights them)."""
 
     def __init__(self, backbone: Backbone, augment: nn.Module | None = None) -> None:
         super().__init__()

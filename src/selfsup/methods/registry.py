@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from selfsup.backbones.registry import BACKBONES, backbone_class
-from selfsup.methods.base import Method
+from selfsup.methods.base import Method, method_modalities
 from selfsup.registry import ConfigError, Registry, name_patterns
 
 METHODS: Registry[Method] = Registry("method")
@@ -49,7 +49,7 @@ def list_methods() -> list[str]:
 
 def backbone_misfit(method: str, backbone: str) -> str | None:
     """Why registered ``method`` cannot take registered ``backbone`` (None when it can): the
-    backbone must encode the method's ``modality``, have tokens where the method
+    backbone must encode one of the method's ``modality`` names, have tokens where the method
     ``requires_tokens``, and carry every registration tag the method names in its
     ``backbone_tags`` tag (text: ``causal`` or not). Known from the classes, before building."""
     cls: Any = METHODS.get(method)
@@ -57,9 +57,10 @@ def backbone_misfit(method: str, backbone: str) -> str | None:
         built = backbone_class(backbone)
     except TypeError:  # a plug-in factory that does not annotate its class: not checked here
         return None
-    modality = getattr(cls, "modality", "image")
-    if built.modality != modality:
-        return f"works on {modality} but backbone '{backbone}' encodes {built.modality}"
+    modalities = method_modalities(cls)
+    if built.modality not in modalities:
+        kinds = " or ".join(modalities)
+        return f"works on {kinds} but backbone '{backbone}' encodes {built.modality}"
     if getattr(cls, "requires_tokens", False) and not built.has_tokens:
         return f"needs a backbone with tokens; '{backbone}' has none"
     wanted = METHODS.tags(method).get("backbone_tags", {})

@@ -198,7 +198,21 @@ def _curves(run: RunData) -> str:
         )
     else:
         loss = _plot_or_note("loss", "Training loss", {"loss": m.get("loss", [])}, smooth=5)
-    return loss + _plot_or_note("lr", "Learning rate", {"lr": m.get("lr", [])})
+    return loss + _plot_or_note("lr", "Learning rate", {"lr": m.get("lr", [])}) + _curriculum(run)
+
+
+def _curriculum(run: RunData) -> str:
+    """Scheduled method / view keys (a curriculum), one plot each since their scales differ;
+    nothing for a run without one."""
+    keys = sorted(k for k in run.metrics if k.startswith("curriculum/"))
+    return "".join(
+        _plot_or_note(
+            f"curriculum-{k.split('/', 1)[1]}",
+            f"Curriculum: {k.split('/', 1)[1]}",
+            {k.split("/", 1)[1]: run.metrics[k]},
+        )
+        for k in keys
+    )
 
 
 def _sample(sample: TextSample | None) -> str:

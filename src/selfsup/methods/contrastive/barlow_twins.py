@@ -7,7 +7,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.barlow_twins import BarlowTwinsLoss
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.projectors import BarlowTwinsProjectionHead
 
@@ -24,6 +24,8 @@ class BarlowTwins(Method):
             the defaults (2048 / 2048) are the usual CIFAR-10 sizes with ResNet-18.
         gather: standardise and correlate over the global batch under DDP.
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.neg_cosine import NegativeCosineSimilarity
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.heads import BYOLPredictionHead, BYOLProjectionHead
@@ -33,6 +33,8 @@ class BYOL(Method):
         momentum_base / momentum_final: target EMA momentum at the first / last step
             (paper: 0.996 -> 1).
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.info_nce import InfoNCELoss
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.heads import MoCoProjectionHead
@@ -35,6 +35,8 @@ class MoCo(Method):
         momentum: key encoder EMA momentum (paper: 0.999; 0.99 suits short CIFAR runs).
         proj_hidden_dim / proj_out_dim: the MLP head (paper: 2048 -> 128).
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from torch import nn
 from selfsup.backbones.base import Backbone
 from selfsup.backbones.vit import ViTBackbone
 from selfsup.losses.info_nce import InfoNCELoss
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.heads_extra import MoCoV3PredictionHead, MoCoV3ProjectionHead
@@ -39,6 +39,8 @@ class MoCoV3(Method):
             paper's fix for training instability); a ``ConfigError`` for non-ViT backbones.
         gather: use the other DDP ranks' keys as negatives.
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.info_nce import InfoNCELoss
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads_extra import NNCLRPredictionHead, NNCLRProjectionHead
 from selfsup.nn.neighbors import nearest_neighbors
@@ -41,6 +41,8 @@ class NNCLR(Method):
         pred_hidden_dim: predictor hidden size (paper: 4096; output = ``proj_out_dim``).
         gather: use the other DDP ranks' predictions as negatives.
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

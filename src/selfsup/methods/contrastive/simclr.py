@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.nt_xent import NTXentLoss
-from selfsup.methods.base import Batch, Method, encode_by_shape
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 
@@ -27,6 +29,9 @@ class SimCLR(Method):
         proj_hidden_dim / proj_out_dim: the 2-layer MLP head (paper: 2048 -> 128).
         gather: use negatives from all DDP ranks (gradients flow back to every rank).
     """
+
+    modality = VIEW_MODALITIES
+    reports_sample_loss: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -51,5 +56,5 @@ class SimCLR(Method):
         # One backbone pass per crop size: [V*N, C, H, W] -> [V*N, D] -> [V*N, out].
         h = encode_by_shape(self.backbone.forward_features, views)
         z = self.head(h)
-        loss = self.loss(*z.split(n))
-        return {"loss": loss, "embedding": h[:n].detach()}
+        sample_loss = self.loss(*z.split(n), per_sample=True)
+        return {"loss": sample_loss.mean(), "sample_loss": sample_loss, "embedding": h[:n].detach()}

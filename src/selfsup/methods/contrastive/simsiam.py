@@ -8,7 +8,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.neg_cosine import NegativeCosineSimilarity
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimSiamPredictionHead, SimSiamProjectionHead
 
@@ -30,6 +30,8 @@ class SimSiam(Method):
         stop_gradient: detach the target projections. False only for the collapse ablation of
             the paper (Fig. 2): without it the outputs collapse to a constant within few steps.
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

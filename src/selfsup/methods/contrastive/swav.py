@@ -8,7 +8,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.swav import SwAVLoss
-from selfsup.methods.base import Batch, Method, encode_by_shape
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.heads import SimCLRProjectionHead
 from selfsup.nn.queue import MemoryQueue
@@ -50,6 +50,8 @@ class SwAV(Method):
         queue_size: projections kept per global view for Sinkhorn; 0 disables the queue.
         queue_start_steps: steps before the queue starts filling.
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.vicreg import VICRegLoss
-from selfsup.methods.base import Batch, Method
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.projectors import VICRegProjectionHead
 
@@ -28,6 +28,8 @@ class VICReg(Method):
     (``invariance``, ``variance``, ``covariance``, detached) for logging: a variance term near
     1 means the embeddings are collapsing.
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

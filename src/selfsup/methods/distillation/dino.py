@@ -8,7 +8,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.losses.dino import DINOLoss, teacher_stats
-from selfsup.methods.base import Batch, Method, encode_by_shape
+from selfsup.methods.base import VIEW_MODALITIES, Batch, Method, encode_by_shape
 from selfsup.methods.registry import register_method
 from selfsup.nn.centering import CenteringMode, TeacherCentering
 from selfsup.nn.dino_head import DINOHead
@@ -58,6 +58,8 @@ class DINO(Method):
         freeze_last_layer_steps: steps without last-layer updates (one epoch; default is one
             ImageNet epoch at batch 1024).
     """
+
+    modality = VIEW_MODALITIES
 
     def __init__(
         self,

@@ -36,6 +36,8 @@ class DINOv2(DINO):
     both heads (DINOv2: ``"sinkhorn"``).
     """
 
+    modality = ("image",)  # the patch-token loss needs the image ViT's patch grid
+
     requires_tokens: ClassVar[bool] = True
 
     def __init__(

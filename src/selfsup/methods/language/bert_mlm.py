@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,6 +36,8 @@ class BertMLM(Method):
             token (paper: 0.8 / 0.1; the rest stay unchanged).
         tie_weights: share the vocabulary projection with the token embedding.
     """
+
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_ratio": (0.0, 1.0)}
 
     modality = "text"
     requires_tokens = True

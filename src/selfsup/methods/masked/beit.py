@@ -46,6 +46,7 @@ class BEiT(Method):
     """
 
     requires_tokens: ClassVar[bool] = True
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_ratio": (0.0, 1.0)}
 
     @property
     def vit(self) -> ViTBackbone:

@@ -41,6 +41,7 @@ class Data2Vec(Method):
     """
 
     requires_tokens: ClassVar[bool] = True
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_ratio": (0.0, 1.0)}
 
     def __init__(
         self,

@@ -35,6 +35,8 @@ class MAE(Method):
     """
 
     requires_tokens: ClassVar[bool] = True
+    reports_sample_loss: ClassVar[bool] = True
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_ratio": (0.0, 1.0)}
 
     @property
     def vit(self) -> ViTBackbone:
@@ -86,9 +88,12 @@ class MAE(Method):
         """Pixel predictions for every patch: ``[B, N, p * p * C]``."""
         return self.decoder(latent, restore_idx)
 
-    def loss(self, images: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """MSE between ``pred`` and the images' (normalised) patches, masked patches only."""
-        return self.criterion(pred, patchify(images, self.vit.patch_size), mask)
+    def loss(
+        self, images: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor, per_sample: bool = False
+    ) -> torch.Tensor:
+        """MSE between ``pred`` and the images' (normalised) patches, masked patches only
+        (``per_sample``: one value per image)."""
+        return self.criterion(pred, patchify(images, self.vit.patch_size), mask, per_sample)
 
     def reconstruct(
         self, images: torch.Tensor, generator: torch.Generator | None = None
@@ -104,6 +109,8 @@ class MAE(Method):
         keep_idx, mask, restore_idx = self.mask(view.shape[0], generator)
         latent = self.encode(view, keep_idx)  # [B, 1 + K, D]
         pred = self.decode(latent, restore_idx)  # [B, N, p*p*C]
-        loss = self.loss(view, pred, mask)
+        # Every image masks as many patches, so the mean of per-image losses is the loss.
+        sample_loss = self.loss(view, pred, mask, per_sample=True)
         # Visible-patch CLS token: cheap, and what the encoder sees during training.
-        return {"loss": loss, "embedding": latent[:, 0].detach()}
+        embedding = latent[:, 0].detach()
+        return {"loss": sample_loss.mean(), "sample_loss": sample_loss, "embedding": embedding}
