@@ -9,7 +9,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.export.info import EncoderInfo
-from selfsup.export.preprocess import preprocess_images, tokenize
+from selfsup.export.preprocess import preprocess_images, tokenize, waveform_batch
 
 
 class PretrainedEncoder(nn.Module):
@@ -19,7 +19,9 @@ class PretrainedEncoder(nn.Module):
       ``forward_tokens`` where it has tokens);
     - ``info``: the :class:`~selfsup.export.info.EncoderInfo` (``selfsup-encoder.json``);
     - ``preprocess(x)``: images (uint8 or [0, 1] float tensors, PIL images, lists of them)
-      to normalised float batches; text (a string or a list) to padded token ids;
+      to normalised float batches; text (a string or a list) to padded token ids; audio (a
+      waveform at ``info.input["sample_rate"]``, a batch, or a list of clips) to a NaN-padded
+      float32 ``[B, T]``;
     - ``embed(x)``: ``preprocess`` then pooled features ``[B, feature_dim]``, without grad;
     - ``forward(x)``: pooled features of already preprocessed input (for fine-tuning).
     """
@@ -69,6 +71,8 @@ class PretrainedEncoder(nn.Module):
             return preprocess_images(
                 x, spec.get("size"), spec.get("mean"), spec.get("std"), channels
             )
+        if self.modality == "audio":
+            return waveform_batch(x).to(self._device())
         return torch.as_tensor(x).to(self._device())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

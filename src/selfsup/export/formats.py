@@ -2,8 +2,10 @@
 reproduce it.
 
 Both record ``forward_features`` on an example input: images ``[B, C, size, size]`` float32,
-text ``[B, T]`` int64 ids. ONNX keeps the batch axis dynamic (and the token axis, up to the
-backbone's ``max_len``); TorchScript is traced, and a trace follows any batch size.
+text ``[B, T]`` int64 ids, audio ``[B, T]`` float32 NaN-padded waveforms. ONNX keeps the batch
+axis dynamic (and the token axis, up to the backbone's ``max_len``; audio's sample axis, from
+the backbone's ``min_samples``); TorchScript is traced, and a trace follows any batch size
+(but not a clip length, so audio encoders are not traced).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.export.files import atomic_path
+from selfsup.nn.audio_padding import pad_clips
 from selfsup.registry import ConfigError
 
 ONNX_FILE = "encoder.onnx"
@@ -52,6 +55,13 @@ def example_inputs(backbone: Backbone, info_input: dict[str, Any], batch: int) -
     """A random input ``backbone`` reads: normal float images at the recorded size, or token
     ids (a few tokens, the last row half padding) for text."""
     g = torch.Generator().manual_seed(batch)
+    if backbone.modality == "audio":
+        rate = int(getattr(backbone, "sample_rate"))  # noqa: B009  (audio backbones have one)
+        longest = max(int(getattr(backbone, "min_samples", 1)), rate // 4 + 97 * batch)
+        clips = [0.1 * torch.randn(longest, generator=g) for _ in range(batch)]
+        if batch > 1:
+            clips[-1] = clips[-1][: longest // 2]  # the last row half padding
+        return pad_clips(clips, longest)
     if backbone.modality == "text":
         tok = getattr(backbone, "tokenizer")  # noqa: B009  (text backbones always have one)
         length = max(2, min(int(info_input.get("max_len") or 12), 12 + batch))
@@ -84,6 +94,10 @@ def write_onnx(backbone: Backbone, example: torch.Tensor, path: Path) -> dict[st
     if example.dtype == torch.int64:
         axes["1"] = "tokens"
         dims[1] = torch.export.Dim("tokens", min=1, max=int(getattr(backbone, "max_len", 512)))
+    elif backbone.modality == "audio":
+        axes["1"] = "samples"
+        shortest = int(getattr(backbone, "min_samples", 1))
+        dims[1] = torch.export.Dim("samples", min=shortest, max=2**31 - 2)
     module = PooledFeatures(backbone).eval()
     with atomic_path(path) as tmp, _quiet(), torch.no_grad():
         program = torch.onnx.export(

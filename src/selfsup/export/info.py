@@ -152,6 +152,14 @@ def describe_backbone(
             "sep_id": getattr(tokenizer, "sep_id", None),
             "layout": "[CLS] tokens [SEP], then [PAD] to the batch's longest row",
         }
+    elif backbone.modality == "audio":
+        info.input = {
+            "dtype": "float32",
+            "shape": ["batch", "samples"],
+            "sample_rate": int(getattr(backbone, "sample_rate")),  # noqa: B009
+            "min_samples": int(getattr(backbone, "min_samples", 1)),
+            "padding": "mono waveforms; shorter clips padded at the end with NaN",
+        }
     elif backbone.modality == "image":
         channels = int(getattr(backbone, "in_chans", 3))
         settings = image_eval_settings(augment)

@@ -3,6 +3,7 @@
 Images follow the method's evaluation view (``ImageViews.eval_view``): the largest centred
 square, resized to the training size, scaled to [0, 1] and normalised by the run's mean/std.
 Text follows the evaluation sets: ``[CLS] tokens [SEP]`` cut to the backbone's ``max_len``.
+Audio is the waveform itself, clips NaN-padded into one batch (the backbone does the rest).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 
 from selfsup.augment.geometry import crop_resize
 from selfsup.augment.views import ImageViews
+from selfsup.nn.audio_padding import pad_clips
 
 RESIZE_RULE = "largest centred square, resized to size x size (antialiased)"
 SCALE_RULE = "uint8 / 255 (floats are taken as already in [0, 1]), then (x - mean) / std"
@@ -107,3 +109,18 @@ def tokenize(texts: str | Sequence[str], tokenizer: Any, max_len: int) -> torch.
     for i, row in enumerate(rows):
         out[i, : len(row)] = torch.tensor(row, dtype=torch.int64)
     return out
+
+
+def waveform_batch(clips: Any) -> torch.Tensor:
+    """float32 ``[B, T]`` from one waveform ``[T]``, a batch ``[B, T]`` (NaN padding kept), or
+    a list of 1-D clips (tensors or arrays, padded at the end with NaN)."""
+    if isinstance(clips, (list, tuple)):
+        if not clips:
+            raise ValueError("no clips given")
+        return pad_clips([torch.as_tensor(c, dtype=torch.float32).flatten() for c in clips])
+    x = torch.as_tensor(clips, dtype=torch.float32)
+    if x.ndim == 1:
+        x = x[None]
+    if x.ndim != 2:
+        raise ValueError(f"expected a waveform [T] or a batch [B, T], got shape {list(x.shape)}")
+    return x

@@ -65,6 +65,9 @@ def export_backbone(backbone: Backbone, info: EncoderInfo, folder: Path, fmt: st
     file against it; RunError when a file differs by more than ``TOLERANCE``. The work runs on
     CPU in eval mode; the backbone is handed back on its device, in its mode."""
     _check_format(fmt)
+    if fmt == "torchscript" and backbone.modality == "audio":
+        # A trace records one clip length's frame arithmetic; ONNX keeps the length dynamic.
+        raise ConfigError("audio encoders export as onnx or safetensors, not torchscript")
     first = next(backbone.parameters(), None)
     device, training = (first.device if first is not None else None), backbone.training
     try:
