@@ -39,7 +39,7 @@ class MapDecoder(nn.Module):
     """Feature map ``[B, in_dim, h, w]`` -> ``[B, out_channels, H, W]``.
 
     ``stages`` x (2x bilinear upsample, 3x3 conv, BN, ReLU) halving the width each time, a 1x1
-    conv to ``out_channels``, then a bilinear resize to the requested size when the map's
+    conv to ``out_channels``, then a bilinear resize to ``size`` when given and the map's
     stride is not exactly ``2 ** stages`` (e.g. a ViT's patch grid).
     """
 
@@ -51,9 +51,9 @@ class MapDecoder(nn.Module):
         self.blocks = nn.Sequential(*(_up_block(a, b) for a, b in itertools.pairwise(widths)))
         self.out = nn.Conv2d(widths[-1], out_channels, 1)
 
-    def forward(self, fmap: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, fmap: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         x = self.out(self.blocks(fmap))
-        if tuple(x.shape[2:]) != tuple(size):
+        if size is not None and tuple(x.shape[2:]) != tuple(size):
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         return x
 

@@ -22,7 +22,9 @@ Target = Literal["classification", "regression"]
 @register_method("colorization", tiny={"backbone": "resnet_tiny", "args": {"decoder_width": 32}})
 class Colorization(Method):
     """The backbone sees only L; a decoder upsamples its feature map (``forward_map``: a
-    ResNet's last map, a ViT's patch grid) to the image size and predicts ab per pixel.
+    ResNet's last map, a ViT's patch grid) by ``2 ** decoder_stages`` and predicts ab there,
+    against the ab of the image averaged to that grid (the paper predicts at 1/4 of the input
+    resolution: one stage on a stride-8 CIFAR ResNet); ``colorize`` upsamples to full size.
 
     ``classification`` (the paper's): logits over the in-gamut ab bins of a ``ab_grid`` grid,
     soft-encoded targets, class rebalancing with ``rebalance`` (lambda; 0.5 in the paper)
@@ -49,7 +51,7 @@ class Colorization(Method):
         target: Target = "classification",
         ab_grid: float = 10.0,
         rebalance: float = 0.5,
-        decoder_stages: int = 3,
+        decoder_stages: int = 1,
         decoder_width: int = 128,
     ) -> None:
         super().__init__(backbone, augment)
@@ -70,7 +72,8 @@ class Colorization(Method):
 
     def to_rgb(self, view: torch.Tensor) -> torch.Tensor:
         """Undo the view's normalisation: RGB in [0, 1] ``[B, 3, H, W]``."""
-        mean, std = self.augment.mean.to(view.device), self.augment.std.to(view.device)  # type: ignore[union-attr]
+        mean: torch.Tensor = getattr(self.augment, "mean").to(view.device)  # noqa: B009
+        std: torch.Tensor = getattr(self.augment, "std").to(view.device)  # noqa: B009
         rgb = (view * std + mean).clamp(0.0, 1.0)
         return rgb.expand(-1, 3, -1, -1) if rgb.shape[1] == 1 else rgb
 
@@ -82,22 +85,24 @@ class Colorization(Method):
         """The eval view reduced to its lightness, as in training."""
         return self.lightness_input(rgb_to_lab(self.to_rgb(super().eval_input(x))))
 
-    def predict(self, lab: torch.Tensor) -> torch.Tensor:
-        """Decoder output ``[B, Q or 2, H, W]`` for Lab images (only L is used)."""
+    def predict(self, lab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoder output ``[B, Q or 2, h', w']`` for Lab images (only L is used) and the
+        backbone's feature map."""
         fmap = self.backbone.forward_map(self.lightness_input(lab))
-        return self.decoder(fmap, (lab.shape[2], lab.shape[3]))
+        return self.decoder(fmap), fmap
 
     @torch.no_grad()
     def colorize(self, images: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:
         """Colourised RGB ``[B, 3, H, W]`` of uint8 images from their L alone; classification
         decodes the annealed mean of the bins (the paper's T = 0.38)."""
         lab = rgb_to_lab(self.to_rgb(super().eval_input(images)))
-        out = self.predict(lab).float()
+        out = self.predict(lab)[0].float()
         if self.criterion is None:
             ab = out * AB_SCALE
         else:
-            probs = F.softmax(out / temperature, dim=1)  # [B, Q, H, W]
+            probs = F.softmax(out / temperature, dim=1)  # [B, Q, h', w']
             ab = torch.einsum("bqhw,qc->bchw", probs, self.criterion.bins)
+        ab = F.interpolate(ab, size=lab.shape[2:], mode="bilinear", align_corners=False)
         return lab_to_rgb(torch.cat([lab[:, :1], ab], dim=1))
 
     def training_step(
@@ -105,11 +110,13 @@ class Colorization(Method):
     ) -> dict[str, torch.Tensor]:
         (view,) = self.views(batch, generator)[:1]
         lab = rgb_to_lab(self.to_rgb(view))  # [B, 3, H, W]
-        fmap = self.backbone.forward_map(self.lightness_input(lab))  # [B, D, h, w]
-        out = self.decoder(fmap, (lab.shape[2], lab.shape[3]))
+        out, fmap = self.predict(lab)  # [B, Q or 2, h', w'], [B, D, h, w]
+        ab = F.adaptive_avg_pool2d(
+            lab[:, 1:], (int(out.shape[2]), int(out.shape[3]))
+        )  # targets on the output grid
         embedding = fmap.mean(dim=(2, 3)).detach()  # the pooled map: a ResNet's features
         if self.criterion is None:
-            loss = F.mse_loss(out.float(), lab[:, 1:] / AB_SCALE)
+            loss = F.mse_loss(out.float(), ab / AB_SCALE)
             return {"loss": loss, "embedding": embedding}
-        loss, accuracy = self.criterion(out, lab[:, 1:])
+        loss, accuracy = self.criterion(out, ab)
         return {"loss": loss, "pretext_acc": accuracy.detach(), "embedding": embedding}
