@@ -20,6 +20,7 @@ Run directories must not exist yet: use a fresh ``--out-dir``.
     python benchmarks/bench_methods_budget.py --cpu-minutes 8 --jobs 2 --threads 1
     python benchmarks/bench_methods_budget.py --methods simclr byol --cpu-minutes 2
     python benchmarks/bench_methods_budget.py --family vit --cpu-minutes 8 --tokenizer-cpu-minutes 2
+    python benchmarks/bench_methods_budget.py --family pretext --cpu-minutes 8 --jobs 2 --threads 1
 """
 
 from __future__ import annotations
@@ -47,7 +48,14 @@ CONTRASTIVE = [
     "nnclr",
 ]
 VIT = ["mae", "data2vec", "dino", "dinov2", "beit"]
-FAMILIES = {"contrastive": CONTRASTIVE, "vit": VIT, "all": CONTRASTIVE + VIT}
+# The classic pretext tasks beside two contrastive / siamese references on the same backbone.
+PRETEXT = ["rotation", "jigsaw", "relative_position", "colorization", "inpainting"]
+FAMILIES = {
+    "contrastive": CONTRASTIVE,
+    "vit": VIT,
+    "pretext": [*PRETEXT, "simclr", "byol"],
+    "all": CONTRASTIVE + VIT + PRETEXT,
+}
 TOKENIZER = "vq_tokenizer"  # BEiT's stage 1
 
 _TRAIN = """

@@ -96,3 +96,14 @@ def test_bad_construction_arguments() -> None:
         create_backbone("vit_tiny", img_size=30, patch_size=4)
     with pytest.raises(ValueError, match="pool must be one of"):
         create_backbone("vit_tiny", img_size=32, patch_size=4, pool="max")
+
+
+def test_vit_forward_map_lays_patch_tokens_on_their_grid() -> None:
+    from selfsup.backbones import create_backbone
+
+    vit = create_backbone("vit_tiny", img_size=16, patch_size=4, depth=1)
+    x = torch.randn(2, 3, 16, 16)
+    fmap = vit.forward_map(x)
+    assert fmap.shape == (2, vit.feature_dim, 4, 4)
+    tokens = vit.forward_tokens(x)[:, vit.num_prefix_tokens :]
+    torch.testing.assert_close(fmap[:, :, 1, 2], tokens[:, 1 * 4 + 2])

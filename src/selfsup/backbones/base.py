@@ -31,6 +31,11 @@ class Backbone(nn.Module):
         """Token features ``[B, N, D]`` (only for models with tokens)."""
         raise TypeError(f"{type(self).__name__} has no tokens; use forward_features")
 
+    def forward_map(self, x: torch.Tensor) -> torch.Tensor:
+        """A spatial feature map ``[B, feature_dim, h, w]`` (dense heads: decoders of pretext
+        tasks); conv nets give their last map, token models their patch tokens on the grid."""
+        raise TypeError(f"{type(self).__name__} has no spatial feature map")
+
     def stem_conv(self) -> nn.Conv2d | None:
         """The first conv on the raw input, for data-dependent init (None: the model has none)."""
         return None

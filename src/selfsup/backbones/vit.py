@@ -163,6 +163,12 @@ class ViTBackbone(Backbone):
             outputs.append(h)
         return outputs
 
+    def forward_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The normed patch tokens laid out on their grid: ``[B, D, h, w]`` (prefix dropped)."""
+        tokens = self.forward_tokens(x)[:, self.num_prefix_tokens :]  # [B, h * w, D]
+        h, w = self.grid_for(int(x.shape[2]), int(x.shape[3]))
+        return tokens.transpose(1, 2).reshape(x.shape[0], self.feature_dim, h, w)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``[B, D]`` (CLS token or mean of patch tokens)."""
         return self.model.forward_head(self.forward_tokens(x), pre_logits=True)

@@ -15,6 +15,7 @@ from selfsup.methods.contrastive import (
 from selfsup.methods.distillation import dino, dinov2
 from selfsup.methods.language import bert_mlm, data2vec_text, gpt
 from selfsup.methods.masked import beit, data2vec, mae, vq_tokenizer
+from selfsup.methods.pretext import colorization, inpainting, jigsaw, relative_position, rotation
 from selfsup.methods.registry import METHODS, create_method, list_methods, register_method
 
 __all__ = [
@@ -25,18 +26,23 @@ __all__ = [
     "beit",
     "bert_mlm",
     "byol",
+    "colorization",
     "create_method",
     "data2vec",
     "data2vec_text",
     "dino",
     "dinov2",
     "gpt",
+    "inpainting",
+    "jigsaw",
     "list_methods",
     "mae",
     "moco",
     "moco_v3",
     "nnclr",
     "register_method",
+    "relative_position",
+    "rotation",
     "simclr",
     "simsiam",
     "swav",
