@@ -9,20 +9,23 @@ inputs and labels: ``{"input": [B, ...], "label": int64 [B]}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NotRequired, TypedDict
+from typing import TypedDict
 
 import torch
 
 from selfsup.data.skips import SkipLog
 
 
-class Item(TypedDict):
+class _ItemFields(TypedDict):
+    input: torch.Tensor
+    label: int
+
+
+class Item(_ItemFields, total=False):
     """One decoded sample: ``input`` and ``label`` always, ``index`` (its position in the
     dataset) where the source or the engine adds it."""
 
-    input: torch.Tensor
-    label: int
-    index: NotRequired[int]
+    index: int
 
 
 Batch = dict[str, torch.Tensor]
