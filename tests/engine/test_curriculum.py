@@ -100,3 +100,26 @@ def test_keys_that_cannot_follow_a_schedule_are_one_line(extra: str, message: st
     with pytest.raises(ConfigError, match=message) as err:
         Curriculum(cfg, scheduled_keys(cfg), build_method(cfg))
     assert "\n" not in str(err.value)
+
+
+JIGSAW = [
+    "data.source=digits",
+    "backbone.name=resnet_tiny",
+    "augment.name=crop_flip",
+    "method.name=jigsaw",
+    "method.num_permutations=10",
+    "method.hidden_dim=8",
+]
+
+
+def test_jigsaw_hardness_grows_to_its_permutation_set_and_no_further() -> None:
+    grow = "method.active_permutations={schedule: linear, start: 2, end: 10}"
+    cfg = load_config(None, [*JIGSAW, grow])
+    method = build_method(cfg)
+    assert method.active_permutations == 2
+    Curriculum(cfg, scheduled_keys(cfg), method).apply(method, 1.0)
+    assert method.active_permutations == 10
+    past = load_config(None, [*JIGSAW, grow.replace("end: 10", "end: 50")])
+    with pytest.raises(ConfigError, match="reaches 50") as err:
+        Curriculum(past, scheduled_keys(past), build_method(past))
+    assert "\n" not in str(err.value)

@@ -46,3 +46,12 @@ def test_the_permutation_set_is_saved_and_restored() -> None:
     assert not torch.equal(other.permutations, saved.permutations)
     other.load_state_dict(state)
     assert torch.equal(other.permutations, saved.permutations)
+
+
+def test_active_permutations_limit_the_puzzles_drawn() -> None:
+    method = jigsaw(num_permutations=20, active_permutations=3)
+    _, labels = method.puzzle(torch.randn(256, 3, 32, 32), torch.Generator().manual_seed(0))
+    assert set(labels.tolist()) == {0, 1, 2}
+    method.active_permutations = 20  # as a curriculum sets it
+    _, labels = method.puzzle(torch.randn(256, 3, 32, 32), torch.Generator().manual_seed(0))
+    assert labels.max() > 2

@@ -74,7 +74,7 @@ def _check_method_key(method: Method, item: ScheduledKey) -> None:
     if item.key not in allowed:
         takes = f"only {', '.join(allowed)}" if allowed else "none of its keys"
         raise ConfigError(f"{item.name} cannot follow a schedule: {name} schedules {takes}")
-    lo, hi = allowed[item.key]
+    lo, hi = method.schedulable_range(item.key)
     for value in schedule_range(item.schedule):
         if not lo < value < hi:
             raise ConfigError(

@@ -77,6 +77,11 @@ class Method(nn.Module):
         self.backbone = backbone
         self.augment = augment
 
+    def schedulable_range(self, key: str) -> tuple[float, float]:
+        """The open interval a scheduled ``key`` must stay in (``schedulable``'s, unless a
+        method's range depends on how it was built)."""
+        return type(self).schedulable[key]
+
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -41,7 +43,14 @@ class Jigsaw(Method):
         colour_strength / channel_drop_p: per-tile gain and shift; probability of keeping one
             channel and replacing the other two by noise.
         hidden_dim: width of the classifier's hidden layer.
+        active_permutations: puzzles are drawn from the first this-many permutations of the
+            set (all P by default). The greedy set starts with its most distant members, so a
+            curriculum can grow it from a few very different orders to all P
+            (``method.active_permutations: {schedule: linear, start: 10, end: 100}``).
     """
+
+    reports_sample_loss: ClassVar[bool] = True
+    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"active_permutations": (1, 1001)}
 
     def __init__(
         self,
@@ -54,6 +63,7 @@ class Jigsaw(Method):
         colour_strength: float = 0.2,
         channel_drop_p: float = 0.3,
         hidden_dim: int = 512,
+        active_permutations: int | None = None,
     ) -> None:
         super().__init__(backbone, augment)
         tile_size(GRID * 4, GRID, gap, 0)  # validates gap and jitter before any data
@@ -63,6 +73,18 @@ class Jigsaw(Method):
         self.register_buffer("permutations", perms)  # persistent: saved with the run
         self.permutations: torch.Tensor
         self.head = PretextClassifier(TILES * backbone.feature_dim, hidden_dim, num_permutations)
+        self.active_permutations = num_permutations
+        if active_permutations is not None:
+            lo, hi = self.schedulable_range("active_permutations")
+            if not lo < active_permutations < hi:
+                raise ValueError(f"active_permutations must be in 2..{num_permutations}")
+            self.active_permutations = active_permutations
+
+    def schedulable_range(self, key: str) -> tuple[float, float]:
+        # Hardness can grow to the whole set, never past it.
+        if key == "active_permutations":
+            return (1, self.permutations.shape[0] + 1)
+        return super().schedulable_range(key)
 
     def puzzle(
         self, images: torch.Tensor, generator: torch.Generator | None = None
@@ -76,7 +98,7 @@ class Jigsaw(Method):
         tiles = jitter_tile_colours(tiles, self.colour_strength, self.channel_drop_p, generator)
         gdev = generator.device if generator is not None else torch.device("cpu")
         labels = torch.randint(
-            0, self.permutations.shape[0], (b,), generator=generator, device=gdev
+            0, int(self.active_permutations), (b,), generator=generator, device=gdev
         )
         labels = labels.to(images.device)
         order = self.permutations[labels]  # [B, 9]
@@ -91,7 +113,12 @@ class Jigsaw(Method):
         b = tiles.shape[0]
         h = self.backbone.forward_features(tiles.flatten(0, 1)).view(b, TILES, -1)  # [B, 9, D]
         logits = self.head(h.flatten(1))  # [B, P]
-        loss = F.cross_entropy(logits, labels)
+        sample_loss = F.cross_entropy(logits, labels, reduction="none")
         accuracy = (logits.argmax(1) == labels).float().mean()
         # The mean tile feature per image: what the encoder sees of it in training.
-        return {"loss": loss, "pretext_acc": accuracy.detach(), "embedding": h.mean(1).detach()}
+        return {
+            "loss": sample_loss.mean(),
+            "sample_loss": sample_loss,
+            "pretext_acc": accuracy.detach(),
+            "embedding": h.mean(1).detach(),
+        }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,6 +38,8 @@ class RelativePosition(Method):
         colour_strength / channel_drop_p: per-patch gain and shift; channel-drop probability.
         hidden_dim: width of the classifier's hidden layer.
     """
+
+    reports_sample_loss: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -74,6 +78,12 @@ class RelativePosition(Method):
         pairs = torch.cat([centre, h[:, list(NEIGHBOURS)]], dim=-1).flatten(0, 1)  # [8B, 2D]
         labels = torch.arange(len(NEIGHBOURS), device=view.device).repeat(b)
         logits = self.head(pairs)  # [8B, 8]
-        loss = F.cross_entropy(logits, labels)
+        # Pairs are image-major: an image's loss is the mean over its eight neighbours.
+        sample_loss = F.cross_entropy(logits, labels, reduction="none").view(b, -1).mean(1)
         accuracy = (logits.argmax(1) == labels).float().mean()
-        return {"loss": loss, "pretext_acc": accuracy.detach(), "embedding": h.mean(1).detach()}
+        return {
+            "loss": sample_loss.mean(),
+            "sample_loss": sample_loss,
+            "pretext_acc": accuracy.detach(),
+            "embedding": h.mean(1).detach(),
+        }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,6 +39,8 @@ class Rotation(Method):
         hidden_dim: width of the classifier's hidden layer.
     """
 
+    reports_sample_loss: ClassVar[bool] = True
+
     def __init__(self, backbone: Backbone, augment: nn.Module, hidden_dim: int = 512) -> None:
         super().__init__(backbone, augment)
         self.head = PretextClassifier(backbone.feature_dim, hidden_dim, ROTATIONS)
@@ -49,7 +53,13 @@ class Rotation(Method):
         rotated, labels = all_rotations(view)  # [4B, C, S, S], [4B]
         h = self.backbone.forward_features(rotated)  # [4B, D]
         logits = self.head(h)  # [4B, 4]
-        loss = F.cross_entropy(logits, labels)
+        # Rotations come in blocks of n: an image's loss is the mean over its four copies.
+        sample_loss = F.cross_entropy(logits, labels, reduction="none").view(4, n).mean(0)
         accuracy = (logits.argmax(1) == labels).float().mean()
         # The unrotated copies come first: their features are the batch's embedding.
-        return {"loss": loss, "pretext_acc": accuracy.detach(), "embedding": h[:n].detach()}
+        return {
+            "loss": sample_loss.mean(),
+            "sample_loss": sample_loss,
+            "pretext_acc": accuracy.detach(),
+            "embedding": h[:n].detach(),
+        }
