@@ -97,7 +97,7 @@ def run_visualize(args: argparse.Namespace) -> int:
 
 COMMAND = Command(
     "visualize",
-    "ViT CLS attention maps or MAE reconstructions of a checkpoint, as PNG",
+    "ViT CLS attention maps, or MAE / colorization / inpainting reconstructions, as PNG",
     add_arguments,
     run_visualize,
 )
