@@ -18,6 +18,7 @@ Prints mean +- std over the seeds and writes every run as JSON.
 
     python benchmarks/bench_curriculum.py --cpu-minutes 3 --seeds 0 1 2 --jobs 2
     python benchmarks/bench_curriculum.py --variants mae-constant mae-ratio --cpu-minutes 3
+    python benchmarks/bench_curriculum.py --table runs.json   # the table of saved runs
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import copy
 import json
 import statistics
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -109,15 +111,31 @@ def main() -> None:
     parser.add_argument("--bank", type=int, default=10_000, help="kNN bank / probe train images")
     parser.add_argument("--out-dir", default="runs/bench-curriculum")
     parser.add_argument("--override", nargs="*", default=[], help="extra key=value overrides")
-    parser.add_argument("--json", default=None, help="write the rows here")
+    parser.add_argument("--json", default=None, help="write the rows here, run by run")
+    parser.add_argument("--table", default=None, help="only print the table of a --json file")
     args = parser.parse_args()
     jobs = [(v, s) for s in args.seeds for v in args.variants]  # seeds outer: early partial rows
+    if args.table:  # a table of runs saved before, e.g. by a benchmark stopped early
+        rows = json.loads(Path(args.table).read_text())
+        args.seeds = sorted({r["seed"] for r in rows})
+        print_table(rows, args)
+        return
+    rows = []
+    lock = threading.Lock()
+
+    def finished(row: dict[str, Any]) -> None:
+        # every run as it ends, so a long benchmark stopped early keeps what it measured
+        with lock:
+            rows.append(row)
+            print("RUN " + json.dumps(row), flush=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps(rows, indent=2))
+
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_one, v, s, args) for v, s in jobs]
-    rows = [f.result() for f in futures]
+        for future in futures:
+            future.add_done_callback(lambda f: finished(f.result()))
     print_table(rows, args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
