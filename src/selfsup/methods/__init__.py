@@ -1,5 +1,6 @@
 """SSL methods: importing this package registers every method."""
 
+from selfsup.methods.audio import wav2vec2
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.contrastive import (
     barlow_twins,
@@ -48,4 +49,5 @@ __all__ = [
     "swav",
     "vicreg",
     "vq_tokenizer",
+    "wav2vec2",
 ]
