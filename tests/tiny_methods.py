@@ -116,7 +116,12 @@ def audio_batch(backbone: Backbone, n: int = 8, samples: int = 8000) -> Batch:
     valid = backbone.valid_tokens(clips)  # type: ignore[attr-defined]
     labels = torch.randint(0, TINY_CLUSTERS, valid.shape, generator=gen).masked_fill(~valid, -1)
     lengths = (~clips.isnan()).sum(1)
-    return {"input": clips, "length": lengths, "label": torch.full((n,), -1), "frame_labels": labels}
+    return {
+        "input": clips,
+        "length": lengths,
+        "label": torch.full((n,), -1),
+        "frame_labels": labels,
+    }
 
 
 def build_tiny(name: str) -> tuple[Method, Batch]:
