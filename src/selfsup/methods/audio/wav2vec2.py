@@ -83,8 +83,9 @@ class Wav2Vec2(Method):
         SpanMasking(mask_start_prob, mask_span)  # checks the numbers now, not at step 1
         self.mask_start_prob, self.mask_span = mask_start_prob, mask_span
         encoder.train_mask_token()
+        start, floor, decay = temperature  # a YAML list arrives as a list
         self.quantizer = GumbelVectorQuantizer(
-            encoder.local_dim, groups, codewords, codevector_dim, final_dim, tuple(temperature)
+            encoder.local_dim, groups, codewords, codevector_dim, final_dim, (start, floor, decay)
         )
         self.final_proj = nn.Linear(encoder.feature_dim, final_dim)
         self.criterion = Wav2Vec2Loss(
@@ -129,7 +130,7 @@ class Wav2Vec2(Method):
             "accuracy": terms.accuracy,
             "code_perplexity": quantized.code_perplexity.detach(),
             "prob_perplexity": quantized.prob_perplexity.detach(),
-            "gumbel_temperature": torch.tensor(quantized.temperature),
+            "gumbel_temperature": torch.tensor(quantized.temperature, device=context.device),
             "masked_fraction": (mask.sum() / real).detach().float(),
             "embedding": mean_of_valid(context, valid).detach(),
         }
