@@ -1,6 +1,6 @@
 """SSL methods: importing this package registers every method."""
 
-from selfsup.methods.audio import wav2vec2
+from selfsup.methods.audio import hubert, wav2vec2
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.contrastive import (
     barlow_twins,
@@ -34,6 +34,7 @@ __all__ = [
     "dino",
     "dinov2",
     "gpt",
+    "hubert",
     "inpainting",
     "jigsaw",
     "list_methods",
