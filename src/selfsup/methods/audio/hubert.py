@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from selfsup.backbones.audio_base import AudioBackbone, mean_of_valid
+from selfsup.backbones.audio_base import mean_of_valid
 from selfsup.backbones.audio_conv_encoder import conv_output_lengths
+from selfsup.backbones.audio_wav2vec2 import Wav2Vec2Backbone
 from selfsup.backbones.base import Backbone
 from selfsup.data.frame_labels import FrameLabelsError
 from selfsup.losses.hubert import frame_accuracy, frame_cross_entropy
+from selfsup.losses.wav2vec2 import feature_penalty
 from selfsup.methods.audio.wav2vec2 import as_wav2vec2
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
@@ -33,7 +35,8 @@ from selfsup.registry import ConfigError
 class HuBERT(Method):
     """Stages: ``mask`` (spans of frames) -> ``encode`` (mask tokens in) -> ``predict``
     (cosine logits against one codeword per cluster, the paper's head) -> ``loss``
-    (cross-entropy on masked frames; ``unmasked_weight`` times that on the others).
+    (cross-entropy on masked frames; ``unmasked_weight`` times that on the others; the
+    conv features' L2 penalty, as fairseq's HuBERT).
 
     Batches must carry ``frame_labels`` (int64 ``[B, F]``, -1 = none) with one label per
     encoder frame from the first; the engine checks the file against the encoder first
@@ -46,6 +49,7 @@ class HuBERT(Method):
         mask_start_prob / mask_span: span masking (fairseq mask_prob 0.8 over 10 frames).
         final_dim / logit_temperature: the head's projection width (256) and temperature (0.1).
         unmasked_weight: weight of the loss on unmasked frames (paper: 0).
+        penalty_weight: weight of the mean square of the conv features (fairseq: 10).
     """
 
     modality: ClassVar[str] = "audio"
@@ -64,6 +68,7 @@ class HuBERT(Method):
         final_dim: int = 256,
         logit_temperature: float = 0.1,
         unmasked_weight: float = 0.0,
+        penalty_weight: float = 10.0,
     ) -> None:
         super().__init__(backbone, augment)
         encoder = as_wav2vec2(backbone, "hubert")
@@ -71,14 +76,14 @@ class HuBERT(Method):
         if unmasked_weight < 0:
             raise ConfigError(f"method.unmasked_weight must be >= 0, got {unmasked_weight}")
         self.mask_start_prob, self.mask_span = mask_start_prob, mask_span
-        self.unmasked_weight = unmasked_weight
+        self.unmasked_weight, self.penalty_weight = unmasked_weight, penalty_weight
         encoder.train_mask_token()
         self.head = CodewordCosineHead(
             encoder.feature_dim, num_clusters, final_dim, logit_temperature
         )
 
     @property
-    def audio(self) -> AudioBackbone:
+    def audio(self) -> Wav2Vec2Backbone:
         """``backbone``, typed as the audio encoder it was checked to be."""
         return as_wav2vec2(self.backbone, "hubert")
 
@@ -110,24 +115,25 @@ class HuBERT(Method):
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
-        x = batch["input"]
-        valid = self.audio.valid_tokens(x)
+        feats, valid = self.audio.local_features(batch["input"])  # [B, N, C], [B, N]
         targets = self.targets(batch, valid)
         mask = self.mask(valid, generator)
-        tokens = self.audio.forward_tokens(x, token_mask=mask)  # [B, N, D]
+        tokens = self.audio.contextualize(feats, valid, token_mask=mask)  # [B, N, D]
         logits = self.head(tokens)  # [B, N, K]
         masked, _ = frame_cross_entropy(logits, targets, mask)
-        sample_loss = masked
+        penalty = self.penalty_weight * feature_penalty(feats, valid)
+        sample_loss = masked + penalty
         out: dict[str, torch.Tensor] = {"masked_accuracy": frame_accuracy(logits, targets, mask)}
         if self.unmasked_weight > 0:
             unmasked, _ = frame_cross_entropy(logits, targets, valid & ~mask)
-            sample_loss = masked + self.unmasked_weight * unmasked
+            sample_loss = sample_loss + self.unmasked_weight * unmasked
             out["unmasked_loss"] = unmasked.mean().detach()
         real = valid.sum().clamp(min=1)
         return {
             "loss": sample_loss.mean(),
             "sample_loss": sample_loss,
             "masked_loss": masked.mean().detach(),
+            "feature_penalty": penalty.detach(),
             **out,
             "masked_fraction": (mask.sum() / real).float().detach(),
             "embedding": mean_of_valid(tokens, valid).detach(),
