@@ -167,5 +167,6 @@ class HuBERT(Method):
             i = int(wrong[0])
             raise FrameLabelsError(
                 f"{where}: clip {dataset.clip_keys()[i]} has {int(targets.counts[i])} frame "
-                f"labels but the encoder gives {int(frames[i])} frames"
+                f"labels but the encoder gives {int(frames[i])} frames (labels of "
+                f"{targets.source.features}; run selfsup cluster with this run's --config)"
             )
