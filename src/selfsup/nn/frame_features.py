@@ -20,10 +20,9 @@ def deltas(x: torch.Tensor, width: int = 2) -> torch.Tensor:
         return x.clone()
     padded = torch.cat([x[:1].expand(width, -1), x, x[-1:].expand(width, -1)])
     t = x.shape[0]
-    num = sum(
-        n * (padded[width + n : width + n + t] - padded[width - n : width - n + t])
-        for n in range(1, width + 1)
-    )
+    num = torch.zeros_like(x)
+    for n in range(1, width + 1):
+        num += n * (padded[width + n : width + n + t] - padded[width - n : width - n + t])
     return num / (2 * sum(n * n for n in range(1, width + 1)))
 
 
