@@ -1,6 +1,6 @@
-"""wav2vec 2.0 through the engine: its codebook scalars are logged, the collapse monitor reads
-its embedding, the quantizer's schedule follows the engine's steps, and a NaN loss stops the
-run in one line."""
+"""wav2vec 2.0 through the engine: its codebook scalars and the gradient norm are logged, the
+collapse monitor reads its embedding, the quantizer's schedule follows the engine's steps, and
+a NaN loss stops the run in one line."""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ def test_wav2vec2_logs_its_codebook_and_is_watched_for_collapse(tmp_path: Path) 
     logged = {k for row in rows for k, v in row.items() if v}
     assert {"code_perplexity", "prob_perplexity", "gumbel_temperature"} <= logged
     assert {"embedding_std", "effective_rank"} <= logged  # the collapse monitor's inputs
+    norms = [float(r["grad_norm"]) for r in rows if r.get("grad_norm")]
+    assert len(norms) == 4 and all(n > 0 for n in norms)  # before clipping, every step
     temps = [float(r["gumbel_temperature"]) for r in rows if r.get("gumbel_temperature")]
     assert temps == pytest.approx([2.0 * 0.9**s for s in range(len(temps))])
 
