@@ -49,3 +49,11 @@ def test_the_two_iterations_run_as_printed(
     assert (first.num_clusters, second.num_clusters) == (100, 500)
     assert first.clips == second.clips and torch.equal(first.offsets, second.offsets)
     assert (tmp_path / "runs/hubert-fsdd-2/checkpoints").is_dir()
+    # Iteration 2's labels without method.num_clusters=500: refused in one line, untrained.
+    capsys.readouterr()
+    args = ["pretrain", "configs/hubert-fsdd-cpu.yaml", "train.run_name=hubert-fsdd-bad"]
+    args += [*SHORT, f"data.path={data}", "data.frame_labels=runs/fsdd-hubert1-l3-k500.safetensors"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("selfsup: error:") == 1 and "K=500" in err and "Traceback" not in err
+    assert not (tmp_path / "runs/hubert-fsdd-bad/checkpoints").exists()
