@@ -47,6 +47,7 @@ class HuBERT(Method):
         augment: unused.
         num_clusters: K of the frame labels (100 for MFCC targets, 500 for a layer's).
         mask_start_prob / mask_span: span masking (fairseq mask_prob 0.8 over 10 frames).
+        mask_min_spans: spans every clip gets at least (fairseq: 2; short clips mask more).
         final_dim / logit_temperature: the head's projection width (256) and temperature (0.1).
         unmasked_weight: weight of the loss on unmasked frames (paper: 0).
         penalty_weight: weight of the mean square of the conv features (fairseq: 10).
@@ -65,6 +66,7 @@ class HuBERT(Method):
         num_clusters: int = 100,
         mask_start_prob: float = HUBERT_SPANS.start_prob,
         mask_span: int = HUBERT_SPANS.span,
+        mask_min_spans: int = HUBERT_SPANS.min_spans,
         final_dim: int = 256,
         logit_temperature: float = 0.1,
         unmasked_weight: float = 0.0,
@@ -72,7 +74,8 @@ class HuBERT(Method):
     ) -> None:
         super().__init__(backbone, augment)
         encoder = as_wav2vec2(backbone, "hubert")
-        SpanMasking(mask_start_prob, mask_span)  # checks the numbers now, not at step 1
+        SpanMasking(mask_start_prob, mask_span, mask_min_spans)  # checked now, not at step 1
+        self.mask_min_spans = mask_min_spans
         if unmasked_weight < 0:
             raise ConfigError(f"method.unmasked_weight must be >= 0, got {unmasked_weight}")
         self.mask_start_prob, self.mask_span = mask_start_prob, mask_span
@@ -89,7 +92,8 @@ class HuBERT(Method):
 
     def mask(self, valid: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """bool ``[B, N]`` span mask over the real frames (the current ``mask_start_prob``)."""
-        return SpanMasking(self.mask_start_prob, self.mask_span)(valid, generator)
+        spans = SpanMasking(self.mask_start_prob, self.mask_span, self.mask_min_spans)
+        return spans(valid, generator)
 
     def targets(self, batch: Batch, valid: torch.Tensor) -> torch.Tensor:
         """The batch's ``frame_labels`` cut or padded (-1) to the encoder's ``[B, N]`` frames;

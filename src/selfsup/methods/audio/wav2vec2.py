@@ -49,6 +49,7 @@ class Wav2Vec2(Method):
         backbone: a ``wav2vec2_*`` encoder.
         augment: unused (the masks are the method's only randomness besides dropout).
         mask_start_prob / mask_span: span masking (paper: 0.065, 10; about 49% masked).
+        mask_min_spans: spans every clip gets at least (fairseq: 2; short clips mask more).
         final_dim: the contrastive space both sides are projected to (paper Base: 256).
         groups / codewords / codevector_dim: the product quantizer (2 x 320, 256).
         temperature: Gumbel temperature ``(start, floor, decay per step)`` (2, 0.5, 0.999995).
@@ -68,6 +69,7 @@ class Wav2Vec2(Method):
         *,
         mask_start_prob: float = WAV2VEC2_SPANS.start_prob,
         mask_span: int = WAV2VEC2_SPANS.span,
+        mask_min_spans: int = WAV2VEC2_SPANS.min_spans,
         final_dim: int = 256,
         groups: int = 2,
         codewords: int = 320,
@@ -80,7 +82,8 @@ class Wav2Vec2(Method):
     ) -> None:
         super().__init__(backbone, augment)
         encoder = as_wav2vec2(backbone, "wav2vec2")
-        SpanMasking(mask_start_prob, mask_span)  # checks the numbers now, not at step 1
+        SpanMasking(mask_start_prob, mask_span, mask_min_spans)  # checked now, not at step 1
+        self.mask_min_spans = mask_min_spans
         self.mask_start_prob, self.mask_span = mask_start_prob, mask_span
         encoder.train_mask_token()
         start, floor, decay = temperature  # a YAML list arrives as a list
@@ -99,7 +102,8 @@ class Wav2Vec2(Method):
 
     def mask(self, valid: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """bool ``[B, N]`` span mask over the real frames (the current ``mask_start_prob``)."""
-        return SpanMasking(self.mask_start_prob, self.mask_span)(valid, generator)
+        spans = SpanMasking(self.mask_start_prob, self.mask_span, self.mask_min_spans)
+        return spans(valid, generator)
 
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
