@@ -17,14 +17,16 @@ from selfsup.data.frame_labels import read_frame_labels
 MFCC_ARGS = ["--backbone", "wav2vec2_tiny", "--sample-rate", str(RATE), "--backend", "torch"]
 
 
+@pytest.mark.parametrize("fit", [[], ["--fit-clips", "6"]], ids=["all", "sample"])
 def test_every_frame_of_every_clip_gets_a_label(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fit: list[str]
 ) -> None:
     data = fsdd_like(tmp_path / "wav")
     out = tmp_path / "labels" / "mfcc.safetensors"
-    assert main(["cluster", str(data), "--k", "8", "--out", str(out), *MFCC_ARGS]) == 0
+    assert main(["cluster", str(data), "--k", "8", "--out", str(out), *MFCC_ARGS, *fit]) == 0
     summary = capsys.readouterr().out.strip().splitlines()
     assert len(summary) == 1 and "k=8" in summary[0] and "inertia" in summary[0]
+    assert ("fit on" in summary[0]) == bool(fit)  # a sample fits, every clip is labelled
     labels = read_frame_labels(out)
     clips = audio_dataset_from_spec(str(data), RATE, 0.0)
     assert labels.clips == tuple(clips.clip_keys())

@@ -43,6 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", default="wav2vec2_base", help="frames of this encoder (mfcc)")
     p.add_argument("--sample-rate", type=int, default=16000, help="Hz, with --backbone")
     p.add_argument("--iterations", type=int, default=20, help="k-means passes at most")
+    p.add_argument(
+        "--fit-clips",
+        type=int,
+        default=None,
+        help="fit on a random sample of this many clips (memory); every clip is labelled",
+    )
     p.add_argument("--backend", choices=("auto", "torch", "faiss"), default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=16, help="clips per feature batch")
@@ -53,7 +59,7 @@ def run_cluster(args: argparse.Namespace) -> int:
     """Extract, cluster, write; then print one summary line."""
     from selfsup.data.eval_audio import audio_dataset_from_spec
     from selfsup.eval.frame_clusters import (
-        clip_features,
+        KMeansOptions,
         cluster_and_write,
         frame_geometry,
         layer_frames,
@@ -77,24 +83,21 @@ def run_cluster(args: argparse.Namespace) -> int:
     else:
         encode = layer_frames(encoder, args.layer)
         what = f"{args.run_dir} layer {args.layer}, {rate} Hz, hop {hop}"
-    feats = clip_features(clips, encode, args.batch_size, args.device)
-    summary = cluster_and_write(
-        clips,
-        feats,
-        args.out,
-        args.k,
-        what,
-        rate / hop,
+    options = KMeansOptions(
+        fit_clips=args.fit_clips,
         standardize=features == "mfcc",
         iterations=args.iterations,
         seed=args.seed,
         backend=_backend(args.backend),
-        device=args.device,
-        started=started,
     )
+    summary = cluster_and_write(
+        clips, encode, args.out, args.k, what, rate / hop, options, args.batch_size, args.device,
+        started,
+    )  # fmt: skip
+    fitted = "" if summary.fit_frames == summary.frames else f", fit on {summary.fit_frames:,}"
     print(
-        f"clustered {summary.frames:,} frames of {summary.clips:,} clips ({features}) into "
-        f"k={summary.num_clusters} ({summary.used} used): inertia {summary.inertia:.4g} "
+        f"clustered {summary.frames:,} frames of {summary.clips:,} clips ({features}{fitted}) "
+        f"into k={summary.num_clusters} ({summary.used} used): inertia {summary.inertia:.4g} "
         f"({summary.inertia / summary.frames:.4g} per frame), {summary.seconds:.1f} s "
         f"-> {args.out}"
     )

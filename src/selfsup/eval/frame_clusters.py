@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,23 +72,25 @@ def layer_frames(encoder: Any, layer: int) -> FrameEncoder:
 def clip_features(
     clips: AudioClips,
     encode: FrameEncoder,
+    indices: Sequence[int] | None = None,
     batch_size: int = 16,
     device: torch.device | str = "cpu",
     progress_every: float = 10.0,
-) -> list[torch.Tensor]:
-    """``encode`` of every clip of ``clips`` (whole), float32 on the CPU, in order."""
-    order = sorted(range(len(clips)), key=lambda i: int(clips.lengths[i]))  # little padding
-    shown = time.monotonic()
-    feats: dict[int, torch.Tensor] = {}
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """``(clip index, encode of the whole clip)`` for ``indices`` (default: every clip),
+    float32 on the CPU, shortest clips first (batches carry little padding)."""
+    chosen = range(len(clips)) if indices is None else indices
+    order = sorted(chosen, key=lambda i: int(clips.lengths[i]))
+    shown, done = time.monotonic(), 0
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         waves = pad_clips([clips.clip(i) for i in idx]).to(device)
         for i, f in zip(idx, encode(waves), strict=True):
-            feats[i] = f.float().cpu()
+            yield i, f.float().cpu()
+        done += len(idx)
         if time.monotonic() - shown > progress_every:
-            log.info("features of %s / %s clips", f"{len(feats):,}", f"{len(clips):,}")
+            log.info("features of %s / %s clips", f"{done:,}", f"{len(order):,}")
             shown = time.monotonic()
-    return [feats[i] for i in range(len(clips))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,57 +99,86 @@ class ClusterSummary:
 
     clips: int
     frames: int
+    fit_frames: int
     num_clusters: int
     inertia: float
     used: int
     seconds: float
 
 
+@dataclasses.dataclass(frozen=True)
+class KMeansOptions:
+    """How :func:`cluster_and_write` fits: ``fit_clips`` (a seeded sample of clips to fit on,
+    None = all; every clip is labelled either way), ``standardize`` (zero mean, unit variance
+    per feature first: MFCC values differ in range by orders of magnitude, a layer's do not),
+    and :class:`KMeans`' ``iterations``, ``seed``, ``backend``."""
+
+    fit_clips: int | None = None
+    standardize: bool = False
+    iterations: int = 20
+    seed: int = 0
+    backend: str = "torch"
+
+
 def cluster_and_write(
     clips: AudioClips,
-    features: list[torch.Tensor],
+    encode: FrameEncoder,
     out: str | Path,
     num_clusters: int,
     description: str,
     frame_rate: float,
-    standardize: bool = False,
-    iterations: int = 20,
-    seed: int = 0,
-    backend: str = "torch",
+    options: KMeansOptions = KMeansOptions(),
+    batch_size: int = 16,
     device: torch.device | str = "cpu",
     started: float | None = None,
 ) -> ClusterSummary:
-    """k-means of every frame of ``features``, labels of each clip written to ``out``.
-
-    ``standardize`` scales each feature to zero mean and unit variance first (MFCC values
-    differ in range by orders of magnitude; a trained layer's do not).
-    """
+    """Fit k-means on the frames of (a sample of) ``clips``, then label every frame of every
+    clip with its nearest centroid and write the labels to ``out``. Only the fitting sample's
+    features are held in memory; the labelling pass streams."""
     started = time.monotonic() if started is None else started
-    points = torch.cat(features)
+    everything = options.fit_clips is None or options.fit_clips >= len(clips)
+    fit_idx = None
+    if not everything:
+        gen = torch.Generator().manual_seed(options.seed)
+        fit_idx = torch.randperm(len(clips), generator=gen)[: options.fit_clips].tolist()
+    fit = dict(clip_features(clips, encode, fit_idx, batch_size, device))
+    points = torch.cat(list(fit.values()))
     if len(points) < num_clusters:
         raise ConfigError(f"{len(points):,} frames are too few for --k {num_clusters}")
-    if standardize:
-        points = (points - points.mean(0)) / points.std(0).clamp(min=1e-8)
+    mean, std = points.mean(0), points.std(0).clamp(min=1e-8)
+    fit_frames = len(points)
+
+    def scaled(x: torch.Tensor) -> torch.Tensor:
+        return (x - mean) / std if options.standardize else x
 
     def report(iteration: int, inertia: float) -> None:
-        log.info(
-            "k-means pass %d: inertia %.4g (%.4g per frame)",
-            iteration + 1,
-            inertia,
-            inertia / len(points),
-        )
+        per = inertia / fit_frames
+        log.info("k-means pass %d: inertia %.4g (%.4g per frame)", iteration + 1, inertia, per)
 
     kmeans = KMeans(
-        num_clusters, iterations, seed=seed, backend=backend, device=device, on_iteration=report
-    ).fit(points)
-    flat = kmeans.assign(points.to(device)).cpu()
-    labels = list(flat.split([len(f) for f in features]))
+        num_clusters,
+        options.iterations,
+        seed=options.seed,
+        backend=options.backend,
+        device=device,
+        on_iteration=report,
+    ).fit(scaled(points))
+    del points
+    labels: list[torch.Tensor] = [torch.empty(0)] * len(clips)
+    stream = fit.items() if everything else clip_features(clips, encode, None, batch_size, device)
+    inertia, frames = 0.0, 0
+    for i, f in stream:
+        x = scaled(f).to(device)
+        labels[i] = kmeans.assign(x).cpu()
+        inertia += kmeans.inertia(x)
+        frames += len(f)
     write_frame_labels(out, clips.clip_keys(), labels, num_clusters, description, frame_rate)
     return ClusterSummary(
         clips=len(clips),
-        frames=len(points),
+        frames=frames,
+        fit_frames=fit_frames,
         num_clusters=num_clusters,
-        inertia=kmeans.inertia(points),
-        used=int(flat.unique().numel()),
+        inertia=inertia,
+        used=int(torch.cat(labels).unique().numel()),
         seconds=time.monotonic() - started,
     )
