@@ -30,9 +30,21 @@ from selfsup.data.tokenizers import train_tokenizer
 from selfsup.methods import Batch, Method, create_method
 from selfsup.methods.base import method_modalities
 from selfsup.methods.registry import METHODS
+from selfsup.modalities import get_modality
 
 TEXT = "the quick brown fox jumps over the lazy dog, again and again."
 TINY_TEXT = {"dim": 32, "depth": 2, "heads": 2, "max_len": 16}
+TINY_AUDIO = {
+    "sample_rate": 8000,
+    "conv_dim": 32,
+    "dim": 32,
+    "depth": 2,
+    "heads": 2,
+    "ffn_dim": 64,
+    "pos_conv_kernel": 8,
+    "pos_conv_groups": 4,
+}
+TINY_CLUSTERS = 16  # frame labels of the tiny audio batch lie in [0, TINY_CLUSTERS)
 
 # Tiny backbone -> (modality of its input, constructor arguments for a 16 px / 16 token batch).
 TINY_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -40,6 +52,7 @@ TINY_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
     "vit_tiny": ("image", {"img_size": 16, "patch_size": 4, "depth": 2}),
     "text_encoder_tiny": ("text", TINY_TEXT),
     "text_decoder_tiny": ("text", TINY_TEXT),
+    "wav2vec2_tiny": ("audio", TINY_AUDIO),
 }
 KNOWN_KEYS = {"backbone", "args", "embedding", "methods", "runs"}
 
@@ -86,10 +99,29 @@ def tiny_backbone(spec: TinySpec) -> tuple[Backbone, Batch]:
     kwargs = dict(TINY_BACKBONES[spec.backbone][1])
     if spec.modality == "image":
         return create_backbone(spec.backbone, **kwargs), random_batch()
+    if spec.modality == "audio":
+        backbone = create_backbone(spec.backbone, **kwargs)
+        return backbone, audio_batch(backbone)
     tok = train_tokenizer([TEXT])
     ids = torch.tensor([tok.encode(TEXT)[i : i + 16] for i in range(0, 32, 4)])
     backbone = create_backbone(spec.backbone, tokenizer=tok, **kwargs)
     return backbone, {"input": ids, "label": torch.full((len(ids),), -1)}
+
+
+def audio_batch(backbone: Backbone, n: int = 8, samples: int = 8000) -> Batch:
+    """``n`` noise clips of up to ``samples`` samples (NaN-padded), with ``length`` and
+    random per-frame cluster labels (``frame_labels``, -1 past each clip's frames)."""
+    gen = torch.Generator().manual_seed(0)
+    clips = get_modality("audio").tiny_input(backbone, n, samples, gen)
+    valid = backbone.valid_tokens(clips)  # type: ignore[attr-defined]
+    labels = torch.randint(0, TINY_CLUSTERS, valid.shape, generator=gen).masked_fill(~valid, -1)
+    lengths = (~clips.isnan()).sum(1)
+    return {
+        "input": clips,
+        "length": lengths,
+        "label": torch.full((n,), -1),
+        "frame_labels": labels,
+    }
 
 
 def build_tiny(name: str) -> tuple[Method, Batch]:

@@ -34,6 +34,7 @@ def _required(command: str) -> list[str]:
         "generate": ["--checkpoint", "x"],
         "export": ["--checkpoint", "x"],
         "shards": ["make", "folder", "--out", "dir"],
+        "cluster": ["folder", "--out", "labels.safetensors"],
     }.get(command, [])
 
 

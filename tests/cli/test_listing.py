@@ -42,7 +42,7 @@ def test_methods_list_every_name_once_with_a_sentence_and_what_it_takes() -> Non
     assert list(rows) == METHODS.names()
     for name, (summary, takes) in rows.items():
         assert summary.endswith(".") and not MARKUP.search(summary), (name, summary)
-        assert takes.startswith(("image", "text")) and ": " in takes, (name, takes)
+        assert takes.startswith(("image", "text", "audio")) and ": " in takes, (name, takes)
     assert rows["moco"][0].startswith("MoCo v2") and rows["moco_v3"][0].startswith("MoCo v3")
     for name in ("mae", "data2vec", "dinov2", "beit"):
         assert rows[name][1].startswith("image, with tokens: vit_*"), rows[name]
@@ -53,6 +53,7 @@ def test_methods_list_every_name_once_with_a_sentence_and_what_it_takes() -> Non
     assert rows["gpt"][1] == "text, with tokens: text_decoder_*"
     assert rows["bert_mlm"][1] == rows["data2vec_text"][1] == "text, with tokens: text_encoder_*"
     assert "method.tokenizer (a vq_tokenizer run)" in rows["beit"][1]
+    assert rows["wav2vec2"][1] == rows["hubert"][1] == "audio, with tokens: wav2vec2_*"
 
 
 def test_backbones_each_get_their_own_sentence() -> None:

@@ -219,7 +219,9 @@ def _register(name: str, size_name: str) -> None:
         normalize_waveform: standardise each clip over its real samples first.
         conv_bias: biases in the feature encoder's convs (paper Base: no).
     """
-    register_backbone(name)(factory)
+    # Tags the audio methods match: one token per ``hop_length`` samples (HuBERT's frame
+    # targets), and the split local_features / contextualize entry points (wav2vec 2.0).
+    register_backbone(name, frames=True, local_features=True)(factory)
 
 
 _register("wav2vec2_tiny", "tiny")

@@ -1,5 +1,5 @@
 """``selfsup`` command line: pretrain, resume, eval, embed, export, report, visualize, generate,
-quickstart, shards, and registry listings.
+quickstart, shards, cluster, and registry listings.
 
 A command is a module here with one ``COMMAND`` (:class:`selfsup.cli.command.Command`); adding a
 command is one module plus its name in ``COMMAND_MODULES``.
@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "export",
     "quickstart",
     "shards",
+    "cluster",
     "methods",
     "backbones",
 )
@@ -56,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfsup",
         description="Self-supervised representation learning: pretrain, resume, evaluate, "
-        "embed, export, report, visualize, generate, quickstart, make tar shards, and list what "
-        "is registered.",
+        "embed, export, report, visualize, generate, quickstart, make tar shards, cluster "
+        "audio frames, and list what is registered.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"selfsup {_version()}")

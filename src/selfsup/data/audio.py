@@ -19,14 +19,17 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from selfsup.data.audio_decode import INT16_SCALE, BadAudio, DecodedClip, decode_audio_file
+from selfsup.data.audio_frame_targets import FrameTargets, frame_targets_for
 from selfsup.data.audio_listing import AudioListing
 from selfsup.data.collate import Item
+from selfsup.data.frame_labels import FrameLabels
 from selfsup.data.skips import SkipLog
 from selfsup.registry import ConfigError
 
@@ -40,7 +43,9 @@ class AudioClips(Dataset[Item]):
     ``[N]`` (-1 = unlabelled), ``classes`` the names of labels ``0..len(classes)-1``.
 
     Items are float32 ``[T]`` waveforms at ``sample_rate``; with ``max_samples`` set, longer
-    clips are cropped to it at an offset fixed by ``(seed, epoch, index)``.
+    clips are cropped to it at an offset fixed by ``(seed, epoch, index)``. With frame labels
+    attached (:meth:`attach_frame_labels`), crops start on frame boundaries and items also
+    carry ``frame_labels``: int64 labels of the frames the crop covers.
     """
 
     def __init__(
@@ -65,6 +70,22 @@ class AudioClips(Dataset[Item]):
         self.sample_rate, self.max_samples, self.seed = sample_rate, max_samples, seed
         self.lengths = offsets[1:] - offsets[:-1]
         self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+        self.root = ""  # the folder clip keys are relative to (set by load_audio_clips)
+        self.frame_targets: FrameTargets | None = None
+        self.crop_step = 1  # crops start at multiples of this many samples
+
+    def clip_keys(self) -> list[str]:
+        """Each clip's name: its path relative to the source folder (frame-label files use it)."""
+        if not self.root:
+            return [Path(p).as_posix() for p in self.paths]
+        return [Path(os.path.relpath(p, self.root)).as_posix() for p in self.paths]
+
+    def attach_frame_labels(self, labels: FrameLabels) -> None:
+        """Give items the labels of their frames (one-line error if ``labels`` do not fit)."""
+        self.frame_targets = frame_targets_for(
+            labels, self.clip_keys(), self.lengths, self.sample_rate
+        )
+        self.crop_step = self.frame_targets.hop
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -84,7 +105,8 @@ class AudioClips(Dataset[Item]):
             return 0
         # A fresh generator per item: the offset depends on nothing but these three numbers.
         rng = np.random.default_rng([self.seed & (2**64 - 1), self.epoch, index])
-        return int(rng.integers(0, length - self.max_samples + 1))
+        step = self.crop_step
+        return step * int(rng.integers(0, (length - self.max_samples) // step + 1))
 
     def clip(self, index: int) -> torch.Tensor:
         """Clip ``index`` whole, float32 ``[T]``."""
@@ -95,7 +117,11 @@ class AudioClips(Dataset[Item]):
         if self.max_samples is not None and end - begin > self.max_samples:
             begin += self.crop_start(index, end - begin)
             end = begin + self.max_samples
-        return {"input": _as_float(self.samples[begin:end]), "label": int(self.labels[index])}
+        item: Item = {"input": _as_float(self.samples[begin:end]), "label": int(self.labels[index])}
+        if self.frame_targets is not None:
+            start = begin - int(self.offsets[index])
+            item["frame_labels"] = self.frame_targets.window(index, start, end - begin)
+        return item
 
     @property
     def seconds(self) -> float:
@@ -161,6 +187,7 @@ def load_audio_clips(
         max_samples,
         seed,
     )
+    ds.root = listing.root
     logger.info(
         "decoded %s clips (%.1f min of audio at %s Hz, %.1f MB %s) from %s in %.1f s",
         f"{len(ds):,}",

@@ -23,9 +23,11 @@ class _ItemFields(TypedDict):
 
 class Item(_ItemFields, total=False):
     """One decoded sample: ``input`` and ``label`` always, ``index`` (its position in the
-    dataset) where the source or the engine adds it."""
+    dataset) where the source or the engine adds it, ``frame_labels`` (int64 per-frame targets)
+    where an audio source has a frame-label file."""
 
     index: int
+    frame_labels: torch.Tensor
 
 
 Batch = dict[str, torch.Tensor]

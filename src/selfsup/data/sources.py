@@ -15,6 +15,7 @@ from selfsup.data.audio import check_rates, load_audio_clips
 from selfsup.data.audio_listing import list_audio_split
 from selfsup.data.bundled import load_digits
 from selfsup.data.decode import MAX_PIXELS
+from selfsup.data.frame_labels import read_frame_labels
 from selfsup.data.images import load_image_folder
 from selfsup.data.shards import TarShardDataset
 from selfsup.registry import ConfigError, Registry
@@ -92,6 +93,7 @@ def audio(
     val_fraction: float = 0.0,
     drop_silent: bool = False,
     seed: int | None = None,
+    frame_labels: str | None = None,
 ) -> Dataset[Any]:
     """A folder of wav / flac / ogg files (at any depth), decoded once to mono at
     ``sample_rate`` Hz. Labels come from class subfolders, or from the file-name group
@@ -99,11 +101,17 @@ def audio(
     ``{n: "0-4"}``), else the last ``val_fraction`` of each class. Items of "train" and
     "all" longer than ``max_seconds`` are cropped at a random offset fixed by ``seed``
     (default: the run's ``train.seed``), the epoch and the index; "val" items are whole
-    clips. Silent clips are kept unless ``drop_silent``."""
+    clips. Silent clips are kept unless ``drop_silent``. ``frame_labels``: a file written by
+    ``selfsup cluster``; items then carry their frames' labels (HuBERT's targets) and crops
+    start on frame boundaries."""
     check_rates(sample_rate, max_seconds)
+    labels = read_frame_labels(frame_labels) if frame_labels else None  # bad file: fail first
     listing = list_audio_split(path, split, label_pattern, label, test_split, val_fraction)
     crop = max_seconds if split != "val" else None
-    return load_audio_clips(listing, sample_rate, crop, 0 if seed is None else seed, drop_silent)
+    clips = load_audio_clips(listing, sample_rate, crop, 0 if seed is None else seed, drop_silent)
+    if labels is not None:
+        clips.attach_frame_labels(labels)
+    return clips
 
 
 def build_dataset(source: str, split: str = "all", **kwargs: Any) -> Dataset[Any]:

@@ -225,6 +225,16 @@ class SSLModule(L.LightningModule):
             self.log("embedding_std", self.latest_embedding_std, on_step=True, on_epoch=False)
             self.log("effective_rank", self.latest_embedding_rank, on_step=True, on_epoch=False)
 
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        """On log steps, log the gradient norm before clipping: unstable pretraining (wav2vec
+        2.0's, notably) shows there before the loss turns NaN."""
+        every = max(1, int(getattr(self.trainer, "log_every_n_steps", 1)))
+        grads = [p.grad.detach() for p in self.method.parameters() if p.grad is not None]
+        if self.global_step % every or not grads:
+            return
+        norms = torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])
+        self.log("grad_norm", torch.linalg.vector_norm(norms), on_step=True, on_epoch=False)
+
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         step = self.global_step
         self.method.on_step_end(step, self.clock.projected_total(step))

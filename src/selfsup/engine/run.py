@@ -114,6 +114,7 @@ def _pretrain(
     ckpt_path = _starting_checkpoint(run_dir, resume)
     check_writable(run_dir)  # before any data is read: a read-only disk fails in one line
     train_set = build_split(cfg, cfg.data.train_split)
+    method.check_train_data(train_set)  # e.g. HuBERT's frame labels against its encoder
     if cfg.self_paced.enabled and not isinstance(train_set, IterableDataset):
         train_set = IndexedDataset(train_set)  # shards carry their samples' index themselves
     if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem

@@ -90,6 +90,8 @@ class Wav2Vec2Terms:
         feature_penalty: ``penalty_weight * mean(features ** 2)`` (0 when none were given).
         accuracy: fraction of scored frames whose positive had the largest logit.
         scored: number of masked frames that had distractors.
+        per_utterance: ``[B]`` each utterance's mean cross-entropy over its scored frames
+            (0 where it has none): the per-sample loss self-paced learning weights.
     """
 
     contrastive: torch.Tensor
@@ -97,6 +99,7 @@ class Wav2Vec2Terms:
     feature_penalty: torch.Tensor
     accuracy: torch.Tensor
     scored: int
+    per_utterance: torch.Tensor | None = None
 
     @property
     def total(self) -> torch.Tensor:
@@ -155,14 +158,18 @@ class Wav2Vec2Loss(nn.Module):
         negatives = targets[rows[:, None], picks.index[picks.scored]]  # [M, K, D]
         logits = contrastive_logits(context[rows, frames], positive, negatives, self.temperature)
         zero = context.sum() * 0.0  # keeps the graph when nothing is scored
+        per_utterance = zero.float().expand(context.shape[0]).clone()
         if len(rows):
             target = torch.zeros(len(rows), dtype=torch.long, device=logits.device)
-            contrastive = F.cross_entropy(logits, target)
+            per_frame = F.cross_entropy(logits, target, reduction="none")  # [M]
+            contrastive = per_frame.mean()
             accuracy = (logits.argmax(1) == 0).float().mean().detach()
+            counts = torch.bincount(rows, minlength=context.shape[0]).clamp(min=1)
+            per_utterance = per_utterance.index_add(0, rows, per_frame) / counts
         else:
             contrastive, accuracy = zero, zero.detach()
         diversity = zero if diversity_loss is None else self.diversity_weight * diversity_loss
         penalty = (
             zero if features is None else self.penalty_weight * feature_penalty(features, valid)
         )
-        return Wav2Vec2Terms(contrastive, diversity, penalty, accuracy, len(rows))
+        return Wav2Vec2Terms(contrastive, diversity, penalty, accuracy, len(rows), per_utterance)

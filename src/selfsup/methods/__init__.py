@@ -1,5 +1,6 @@
 """SSL methods: importing this package registers every method."""
 
+from selfsup.methods.audio import hubert, wav2vec2
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.contrastive import (
     barlow_twins,
@@ -33,6 +34,7 @@ __all__ = [
     "dino",
     "dinov2",
     "gpt",
+    "hubert",
     "inpainting",
     "jigsaw",
     "list_methods",
@@ -48,4 +50,5 @@ __all__ = [
     "swav",
     "vicreg",
     "vq_tokenizer",
+    "wav2vec2",
 ]

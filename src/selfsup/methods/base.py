@@ -97,6 +97,11 @@ class Method(nn.Module):
         (a view-based loss on held-out data says little about a run's progress)."""
         return None
 
+    def check_train_data(self, dataset: Any) -> None:
+        """Raise a one-line ConfigError when ``dataset`` (the training split) cannot feed this
+        method, e.g. HuBERT's frame labels made for another encoder; the engine calls it
+        before training. Default: nothing to check."""
+
     def on_step_end(self, step: int, max_steps: int) -> None:
         """Hook after each optimizer step (teacher EMA updates, step counters). Default: nothing.
 

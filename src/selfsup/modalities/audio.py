@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from selfsup.backbones.base import Backbone
@@ -35,7 +36,8 @@ class AudioModality(Modality):
 
     def collate(self, items: Sequence[Item | None], skips: SkipLog | None = None) -> Batch:
         """``input`` float32 ``[B, T]`` NaN-padded to the longest clip, ``length`` int64
-        ``[B]``, ``label`` int64 ``[B]``; ``None`` items dropped (and counted)."""
+        ``[B]``, ``label`` int64 ``[B]``, and ``frame_labels`` int64 ``[B, F]`` padded with
+        -1 when the items carry them; ``None`` items dropped (and counted)."""
         kept = [item for item in items if item is not None]
         if skips is not None:
             skips.add("", DROPPED, len(items) - len(kept))
@@ -44,11 +46,15 @@ class AudioModality(Modality):
             none = torch.empty(0, dtype=torch.int64)
             return {"input": empty, "label": none, "length": none.clone()}
         clips = [item["input"] for item in kept]
-        return {
+        batch = {
             "input": pad_clips(clips),
             "length": torch.tensor([int(c.shape[0]) for c in clips], dtype=torch.int64),
             **batch_extras(kept),  # label, and the dataset index where items carry one
         }
+        if all("frame_labels" in item for item in kept):
+            frames = [item["frame_labels"] for item in kept]
+            batch["frame_labels"] = pad_sequence(frames, batch_first=True, padding_value=-1)
+        return batch
 
     def eval_dataset(
         self, spec: str, encoder: Backbone, size: int | None, val_fraction: float

@@ -53,6 +53,8 @@ class EvalContext:
         if cache_dir is not None:
             data_id = f"{spec}|size={a.size}|val_fraction={a.val_fraction}"
             key = feature_cache_key(self.checkpoint_hash(), data_id, "method.embed")
+        from selfsup.modalities import modality_of
+
         return extract_features(
             self.method.embed,
             self.dataset(spec),
@@ -61,6 +63,7 @@ class EvalContext:
             cache_dir=cache_dir,
             cache_key=key,
             progress=True,
+            collate_fn=modality_of(self.method.encoder()).collate,  # audio clips are padded
         )
 
     def feature_cache_dir(self) -> Path | None:
