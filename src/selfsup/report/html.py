@@ -147,7 +147,7 @@ def throughput_unit(backbone: str) -> str:
     return _UNIT_WORDS.get(unit, unit)
 
 
-_UNIT_WORDS = {"img": "images", "seq": "sequences"}
+_UNIT_WORDS = {"img": "images", "seq": "sequences", "s audio": "seconds of audio"}
 
 
 def _duration(run: RunData) -> str:
