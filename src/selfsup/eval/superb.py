@@ -25,9 +25,11 @@ from selfsup.eval.linear import stratified_split
 
 
 def mean_of_real(tokens: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """``tokens [B, N, D]`` averaged over the positions where ``valid [B, N]`` is True."""
+    """``tokens [B, N, D]`` averaged over the positions where ``valid [B, N]`` is True
+    (whatever the others hold, NaN included)."""
     w = valid.to(tokens.dtype)[..., None]
-    return (tokens * w).sum(1) / w.sum(1).clamp(min=1.0)
+    real = tokens.masked_fill(~valid[..., None], 0.0)
+    return real.sum(1) / w.sum(1).clamp(min=1.0)
 
 
 def _first_block(encoder: nn.Module) -> nn.Module | None:
