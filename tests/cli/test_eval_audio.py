@@ -65,3 +65,10 @@ def test_a_baseline_without_weights_cannot_be_fine_tuned(
         == 2
     )
     assert "eval finetune has no --baseline mfcc" in capsys.readouterr().err
+
+
+def test_visualize_draws_clips_into_the_runs_figures(audio_run: tuple[Path, Path]) -> None:
+    run, data = audio_run
+    args = ["visualize", "clips", "--checkpoint", str(run), "--data", f"{data}:speaker@test"]
+    assert main([*args, "--num", "3"]) == 0
+    assert (run / "figures" / "clips.png").read_bytes().startswith(b"\x89PNG")
