@@ -107,7 +107,7 @@ def test_the_probe_weights_the_layer_that_carries_the_label() -> None:
         layers[:, 1, :4] += 3.0 * nn.functional.one_hot(labels, 4)  # only layer 1 knows
         return Features(layers.flatten(1), labels)
 
-    r = superb_probe(split(400), split(200), num_layers=3, epochs=40, lr=1e-2)
+    r = superb_probe(split(400), split(200), num_layers=3)
     assert r.test_accuracy > 0.9
     assert max(range(3), key=lambda i: r.layer_weights[i]) == 1
     assert sum(r.layer_weights) == pytest.approx(1.0)

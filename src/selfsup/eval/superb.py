@@ -2,11 +2,13 @@
 linear head (Yang et al., 2021, the utterance-level tasks: keyword and speaker identification).
 
 Each clip's layers (the input to the first transformer block where it can be read, then every
-block's output) are mean-pooled over its real frames once; pooling is linear, so the weighted
+block's output, the last one through the encoder's closing norm as its final features are) are
+mean-pooled over its real frames once; pooling is linear, so the weighted
 sum of pooled layers equals pooling the weighted sum of frames, and the features can be cached
 as ``[N, L * D]``. Each layer is standardised with the training clips' statistics (so one
 learning rate suits layers of different scales), the layer weights start equal, and the probe
-trains with AdamW, keeping the epoch of best accuracy on a stratified validation share of train.
+trains with AdamW on a cosine schedule, keeping the epoch of best accuracy on a stratified
+validation share of train.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def pooled_layers(
             if hook is not None:
                 hook.remove()
         valid = encoder.valid_tokens(x)  # type: ignore[operator]
+        finish = getattr(getattr(encoder, "transformer", None), "finish", None)
+        if callable(finish):  # pre-LN stacks: the last layer is the normed final output
+            outputs = [*outputs[:-1], finish(outputs[-1])]
         stacked = [mean_of_real(h, valid) for h in [*seen[:1], *outputs]]
         return torch.stack(stacked, dim=1).flatten(1)
 
@@ -129,8 +134,8 @@ def superb_probe(
     train: Features,
     test: Features,
     num_layers: int,
-    epochs: int = 60,
-    lr: float = 1e-3,
+    epochs: int = 100,
+    lr: float = 1e-2,
     weight_decay: float = 1e-4,
     batch_size: int = 128,
     val_fraction: float = 0.1,
@@ -149,6 +154,8 @@ def superb_probe(
     std = x[fit].std(0, unbiased=False).clamp(min=1e-6)
     head = SuperbHead(x[fit].mean(0), std, int(max(y.max(), yt.max())) + 1)
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = epochs * -(-len(fit) // batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
     gen = torch.Generator().manual_seed(seed)
     best: tuple[float, int, dict[str, Any]] = (-1.0, -1, {})
     for epoch in range(epochs):
@@ -160,6 +167,7 @@ def superb_probe(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
         acc = _accuracy(head, x[val], y[val])
         if acc > best[0]:
             best = (acc, epoch, copy.deepcopy(head.state_dict()))

@@ -24,7 +24,7 @@ def run(ctx: EvalContext) -> dict[str, Any]:
     train = ctx.cached_features(a.train, layers, "superb.pooled_layers")
     test = ctx.cached_features(a.test, layers, "superb.pooled_layers")
     num_layers = train.dim // int(encoder.feature_dim)
-    r = superb_probe(train, test, num_layers, epochs=a.epochs or 60, lr=a.lr, seed=a.seed)
+    r = superb_probe(train, test, num_layers, epochs=a.epochs or 100, lr=a.lr, seed=a.seed)
     names = layer_names(encoder, num_layers)
     return {
         "superb_top1": r.test_accuracy,
@@ -39,8 +39,8 @@ def run(ctx: EvalContext) -> dict[str, Any]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Probe epochs, learning rate and seed."""
-    add_epochs(p, "probe epochs (default 60; the best validation epoch is kept)")
-    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate of the probe")
+    add_epochs(p, "probe epochs (default 100; the best validation epoch is kept)")
+    p.add_argument("--lr", type=float, default=1e-2, help="AdamW peak learning rate of the probe")
     p.add_argument("--seed", type=int, default=0, help="validation split and head init")
 
 
