@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from selfsup.cli.command import Command
 from selfsup.registry import ConfigError
@@ -114,7 +114,7 @@ def _draw_clips(method: object, args: argparse.Namespace) -> int:
     rate = getattr(encoder, "sample_rate", None)
     if not isinstance(rate, int):
         raise ConfigError("visualize clips needs an audio checkpoint")
-    data = modality_of(encoder).eval_dataset(args.data, encoder, args.size, args.val_fraction)
+    data: Any = modality_of(encoder).eval_dataset(args.data, encoder, args.size, args.val_fraction)
     if len(data) == 0:
         raise ConfigError("the data has no clips")
     gen = torch.Generator().manual_seed(args.seed)

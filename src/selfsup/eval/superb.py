@@ -113,6 +113,8 @@ class SuperbHead(nn.Module):
         super().__init__()
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.mix = WeightedLayers(mean.shape[0])
         self.linear = nn.Linear(mean.shape[1], num_classes)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Subset
+from torch.utils.data import Subset, default_collate
 
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_neighbors
@@ -53,10 +53,10 @@ def feature_pictures(
     encoder's, to draw clips and their spectrograms instead of an image grid."""
     out = FeaturePictures(checkpoint=checkpoint)
     val, bank = _capped(val, max_items, seed), _capped(bank, max_items, seed + 1)
-    batching = {"collate_fn": collate_fn} if collate_fn is not None else {}
+    batching = collate_fn if collate_fn is not None else default_collate
     try:
-        val_f = extract_features(embed, val, batch_size=256, **batching)
-        bank_f = extract_features(embed, bank, batch_size=256, **batching)
+        val_f = extract_features(embed, val, batch_size=256, collate_fn=batching)
+        bank_f = extract_features(embed, bank, batch_size=256, collate_fn=batching)
     except (ValueError, RuntimeError, KeyError) as e:
         out.checkpoint = None
         out.notes.append(f"features unavailable ({first_line(e)}): t-SNE and neighbours skipped")
