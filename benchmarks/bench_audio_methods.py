@@ -12,7 +12,8 @@ baseline) and each backbone at random init (its preset's method, built with the 
 "audio s / CPU-s" is seconds of audio (crops as trained on) per CPU-second of training.
 
 Default methods: the registered audio methods with a preset, plus SimCLR and BYOL on the
-spectrogram ViT. Run directories must not exist yet: use a fresh ``--out-dir``.
+spectrogram ViT; ``--random-backbones`` adds random-init rows of backbones none of them trains.
+Run directories must not exist yet: use a fresh ``--out-dir``.
 
     python benchmarks/bench_audio_methods.py --cpu-minutes 10 --jobs 2 --threads 1
     python benchmarks/bench_audio_methods.py --methods simclr --cpu-minutes 2
@@ -110,6 +111,12 @@ def _encoders(job: dict[str, Any]) -> tuple[Any, Any, Any]:
 
         mfcc = MFCCStats(job["sample_rate"]).eval()
         return mfcc.forward_features, pooled_layers(mfcc), mfcc.feature_dim
+    if job["kind"] == "backbone":  # a backbone no given method trains, at its defaults
+        from selfsup.backbones import create_backbone
+
+        torch.manual_seed(job["seed"])
+        bare = create_backbone(job["backbone"], sample_rate=job["sample_rate"]).eval()
+        return bare.forward_features, pooled_layers(bare), int(bare.feature_dim)
     if job["kind"] == "trained":
         from selfsup.engine.load import load_method
 
@@ -223,7 +230,8 @@ def run_row(row: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
 
 
 def plan_rows(methods: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Trained methods, then each distinct backbone at random init, then MFCC."""
+    """Trained methods, then each distinct backbone at random init (as its first method's
+    preset builds it, or ``--random-backbones`` at their defaults), then MFCC."""
     rows: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
     rate = 8000
@@ -238,6 +246,10 @@ def plan_rows(methods: list[str], args: argparse.Namespace) -> list[dict[str, An
     for backbone, m in seen.items():
         rows.append({"name": f"{backbone} (random init)", "kind": "random", "backbone": backbone,
                      "preset": str(preset(m)), "sample_rate": rate})  # fmt: skip
+    for backbone in args.random_backbones:
+        if backbone not in seen:
+            rows.append({"name": f"{backbone} (random init)", "kind": "backbone",
+                         "backbone": backbone, "sample_rate": rate})  # fmt: skip
     rows.append({"name": "MFCC statistics", "kind": "mfcc", "backbone": "-", "sample_rate": rate})
     return rows
 
@@ -285,6 +297,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--k", type=int, default=20, help="kNN neighbours")
+    parser.add_argument(
+        "--random-backbones",
+        nargs="*",
+        default=["wav2vec2_tiny", "audio_vit_tiny"],
+        help="backbones also scored at random init when no given method trains them",
+    )
     parser.add_argument("--out-dir", default="runs/bench-audio")
     parser.add_argument("--override", nargs="*", default=[], help="extra key=value overrides")
     parser.add_argument("--json", default=None, help="write the rows here")
