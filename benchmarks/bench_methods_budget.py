@@ -67,7 +67,7 @@ cfg = load_config({preset!r}, {overrides!r})
 wall0 = time.monotonic()
 result = pretrain(cfg, run_dir={run_dir!r})
 wall = time.monotonic() - wall0  # includes decoding the data set once
-cpu = torch.load(result.last_checkpoint, weights_only=False)["selfsup_clock"]["elapsed"]
+cpu = torch.load(result.last_checkpoint, weights_only=True)["selfsup_clock"]["elapsed"]
 steps = result.global_step
 """
 
@@ -135,9 +135,15 @@ def run_stage(
         *extra,
         *args.override,
     ]
+    # a method name means its CIFAR-10 CPU preset; a path ending in .yaml is taken as is
+    path = (
+        Path(preset)
+        if preset.endswith(".yaml")
+        else ROOT / "configs" / f"{preset}-cifar10-cpu.yaml"
+    )
     code = template.format(
         threads=args.threads,
-        preset=str(ROOT / "configs" / f"{preset}-cifar10-cpu.yaml"),
+        preset=str(path),
         overrides=overrides,
         run_dir=str(run_dir),
         bank=args.bank,

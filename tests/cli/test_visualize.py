@@ -68,7 +68,10 @@ def test_reconstructions_of_a_non_mae_method_are_one_line_errors(
     )
     run = pretrain(cfg, run_dir=tmp_path / "simclr").run_dir
     capsys.readouterr()  # the run's own lines
-    for kind, needs in (("reconstruction", "an MAE method"), ("attention", "a ViT backbone")):
+    for kind, needs in (
+        ("reconstruction", "an mae, colorization or inpainting"),
+        ("attention", "a ViT backbone"),
+    ):
         # a folder that does not exist: the method is checked before any data is read
         missing = str(tmp_path / "no-such-images")
         code = main(["visualize", kind, "--checkpoint", str(run), "--data", missing])

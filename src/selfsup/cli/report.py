@@ -35,14 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-features", action="store_true", help="skip t-SNE and neighbour grid")
 
 
-# The report's language-model sample: a prompt of the val split's first tokens, continued
-# with these settings and this seed, so reports of one run always show the same text.
-SAMPLE_PROMPT_TOKENS = 32
-SAMPLE_NEW_TOKENS = 200
-SAMPLE_TEMPERATURE = 0.8
-SAMPLE_SEED = 0
-
-
 def run_pictures(run_dir: str | Path, max_items: int = 1000) -> FeaturePictures:
     """t-SNE and neighbour pictures of a run's last checkpoint (a note instead, on failure)."""
     pictures, _, _ = run_extras(run_dir, max_items, features=True)
@@ -79,6 +71,8 @@ def run_extras(
             sample = text_sample(method, val, ckpt.name)
         except (ConfigError, ValueError, RuntimeError) as e:
             notes.append(f"generated sample skipped: {first_line(e)}")
+    if val is not None:
+        notes += reconstruction_figure(method, val, Path(run_dir))
     if not features:
         return None, sample, notes
     if val is None:
@@ -101,6 +95,27 @@ def run_extras(
         sample_rate=getattr(encoder, "sample_rate", None),  # audio: clips and spectrograms
     )
     return pics, sample, notes
+
+
+def reconstruction_figure(method: Any, val: Any, run_dir: Path) -> list[str]:
+    """``RUN/figures/reconstruction.png`` for a method that draws one (MAE, colorization,
+    inpainting) from its val split, unless the run already has it; notes on failure."""
+    from selfsup.cli.visualize import pick_images
+    from selfsup.report.sections_features import first_line
+    from selfsup.visualize.reconstruction import check_reconstructs, save_reconstruction_grid
+
+    out = run_dir / "figures" / "reconstruction.png"
+    try:
+        check_reconstructs(method)
+    except ValueError:
+        return []  # a method without pictures of its own
+    if out.exists():
+        return []  # drawn before (e.g. by selfsup visualize with the user's own images)
+    try:
+        save_reconstruction_grid(method, pick_images(val, 8, 0), out)
+    except (ConfigError, ValueError, RuntimeError, OSError) as e:
+        return [f"reconstruction figure skipped: {first_line(e)}"]
+    return []
 
 
 def text_sample(method: Any, val: Any, checkpoint: str | None = None) -> TextSample:

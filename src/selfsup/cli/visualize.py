@@ -135,7 +135,7 @@ def _draw_clips(method: object, args: argparse.Namespace) -> int:
 
 COMMAND = Command(
     "visualize",
-    "ViT CLS attention maps, MAE reconstructions or audio clips of a checkpoint, as PNG",
+    "ViT attention maps, MAE / colorization / inpainting reconstructions or audio clips, as PNG",
     add_arguments,
     run_visualize,
 )

@@ -26,6 +26,22 @@ class PretextClassifier(MLPHead):
         )
 
 
+def classification_outputs(
+    logits: torch.Tensor, labels: torch.Tensor, per_image: int, embedding: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """A pretext classifier's step outputs: ``loss``, ``sample_loss`` (each image's mean over
+    its ``per_image`` consecutive puzzles), ``pretext_acc`` and the detached ``embedding``."""
+    losses = F.cross_entropy(logits, labels, reduction="none")
+    sample_loss = losses.view(-1, per_image).mean(1)
+    accuracy = (logits.argmax(1) == labels).float().mean()
+    return {
+        "loss": sample_loss.mean(),
+        "sample_loss": sample_loss,
+        "pretext_acc": accuracy.detach(),
+        "embedding": embedding.detach(),
+    }
+
+
 def _up_block(in_ch: int, out_ch: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),

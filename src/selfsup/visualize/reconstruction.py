@@ -1,4 +1,5 @@
-"""MAE reconstruction grids: original | masked input | reconstruction, one image per row."""
+"""Reconstruction grids, one image per row under titled columns: MAE (original | masked input |
+reconstruction), colorization and inpainting (see ``selfsup.visualize.pretext``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 from selfsup.methods.base import Method
 from selfsup.methods.masked.mae import MAE
 from selfsup.nn.masking import patchify, unpatchify
+from selfsup.visualize.pretext import draws_pretext, pretext_panels
 
 MASK_GRAY = 0.5  # fill for removed patches in the "masked" panel
 
@@ -53,8 +55,11 @@ def reconstruction_panels(
 
 def check_reconstructs(method: Method) -> None:
     """ValueError unless ``method`` can draw reconstructions (checked before any data is read)."""
-    if not isinstance(method, MAE):
-        raise ValueError(f"reconstructions need an MAE method, got {type(method).__name__}")
+    if not isinstance(method, MAE) and not draws_pretext(method):
+        raise ValueError(
+            "reconstructions need an mae, colorization or inpainting method, "
+            f"got {type(method).__name__}"
+        )
 
 
 def save_reconstruction_grid(
@@ -66,10 +71,11 @@ def save_reconstruction_grid(
     seed: int = 0,
     panel_inches: float = 1.6,
 ) -> Path:
-    """Write a PNG, one row per image under titled columns: original | masked | reconstruction.
+    """Write a PNG, one row per image under titled columns (MAE: original | masked |
+    reconstruction; colorization and inpainting: see :func:`pretext_panels`).
 
     Args:
-        method: a (trained) ``mae`` method.
+        method: a (trained) ``mae``, ``colorization`` or ``inpainting`` method.
         images_uint8: raw images ``[B, C, H, W]``; the first ``max_images`` are shown.
         path: PNG file to write (parent folders are created).
         seed: seeds the random masks, so a figure can be reproduced.
@@ -81,6 +87,11 @@ def save_reconstruction_grid(
     if max_images < 1:
         raise ValueError(f"max_images must be >= 1, got {max_images}")
     check_reconstructs(method)
+    if draws_pretext(method):
+        device = next(method.parameters()).device
+        gen = torch.Generator(device=device).manual_seed(seed)
+        panels, titles = pretext_panels(method, images_uint8[:max_images], gen)
+        return _draw(panels, titles, Path(path), panel_inches)
     assert isinstance(method, MAE)
     gen = torch.Generator(device=method.vit.mask_token.device)
     panels = reconstruction_panels(method, images_uint8[:max_images], gen.manual_seed(seed))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from selfsup.augment.tiles import cut_tiles, jitter_tile_colours, tile_corners, tile_size
@@ -13,7 +12,7 @@ from selfsup.backbones.base import Backbone
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.permutations import max_hamming_permutations
-from selfsup.nn.pretext_heads import PretextClassifier
+from selfsup.nn.pretext_heads import PretextClassifier, classification_outputs
 
 GRID = 3
 TILES = GRID * GRID
@@ -113,12 +112,5 @@ class Jigsaw(Method):
         b = tiles.shape[0]
         h = self.backbone.forward_features(tiles.flatten(0, 1)).view(b, TILES, -1)  # [B, 9, D]
         logits = self.head(h.flatten(1))  # [B, P]
-        sample_loss = F.cross_entropy(logits, labels, reduction="none")
-        accuracy = (logits.argmax(1) == labels).float().mean()
         # The mean tile feature per image: what the encoder sees of it in training.
-        return {
-            "loss": sample_loss.mean(),
-            "sample_loss": sample_loss,
-            "pretext_acc": accuracy.detach(),
-            "embedding": h.mean(1).detach(),
-        }
+        return classification_outputs(logits, labels, 1, h.mean(1))

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from selfsup.augment.tiles import cut_tiles, jitter_tile_colours, tile_corners, tile_size
 from selfsup.backbones.base import Backbone
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
-from selfsup.nn.pretext_heads import PretextClassifier
+from selfsup.nn.pretext_heads import PretextClassifier, classification_outputs
 
 GRID = 3
 CENTRE = 4
@@ -79,11 +78,4 @@ class RelativePosition(Method):
         labels = torch.arange(len(NEIGHBOURS), device=view.device).repeat(b)
         logits = self.head(pairs)  # [8B, 8]
         # Pairs are image-major: an image's loss is the mean over its eight neighbours.
-        sample_loss = F.cross_entropy(logits, labels, reduction="none").view(b, -1).mean(1)
-        accuracy = (logits.argmax(1) == labels).float().mean()
-        return {
-            "loss": sample_loss.mean(),
-            "sample_loss": sample_loss,
-            "pretext_acc": accuracy.detach(),
-            "embedding": h.mean(1).detach(),
-        }
+        return classification_outputs(logits, labels, len(NEIGHBOURS), h.mean(1))

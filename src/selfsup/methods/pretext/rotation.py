@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from selfsup.backbones.base import Backbone
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
-from selfsup.nn.pretext_heads import PretextClassifier
+from selfsup.nn.pretext_heads import PretextClassifier, classification_outputs
 
 ROTATIONS = 4  # 0, 90, 180, 270 degrees counter-clockwise
 
@@ -53,13 +52,8 @@ class Rotation(Method):
         rotated, labels = all_rotations(view)  # [4B, C, S, S], [4B]
         h = self.backbone.forward_features(rotated)  # [4B, D]
         logits = self.head(h)  # [4B, 4]
-        # Rotations come in blocks of n: an image's loss is the mean over its four copies.
-        sample_loss = F.cross_entropy(logits, labels, reduction="none").view(4, n).mean(0)
-        accuracy = (logits.argmax(1) == labels).float().mean()
+        # Rotations come in blocks of n; image-major order gives each image its four copies.
+        by_image = logits.view(4, n, 4).transpose(0, 1).reshape(4 * n, 4)
+        labels = labels.view(4, n).t().reshape(-1)
         # The unrotated copies come first: their features are the batch's embedding.
-        return {
-            "loss": sample_loss.mean(),
-            "sample_loss": sample_loss,
-            "pretext_acc": accuracy.detach(),
-            "embedding": h[:n].detach(),
-        }
+        return classification_outputs(by_image, labels, 4, h[:n])
