@@ -82,7 +82,18 @@ def run_extras(
         bank = build_split(cfg, cfg.data.train_split)
     except (ConfigError, ValueError, OSError) as e:
         return no_pictures(first_line(e)), sample, notes
-    pics = feature_pictures(method.embed, val, bank, checkpoint=ckpt.name, max_items=max_items)
+    from selfsup.modalities import modality_of
+
+    encoder = method.encoder()
+    pics = feature_pictures(
+        method.embed,
+        val,
+        bank,
+        checkpoint=ckpt.name,
+        max_items=max_items,
+        collate_fn=modality_of(encoder).collate,
+        sample_rate=getattr(encoder, "sample_rate", None),  # audio: clips and spectrograms
+    )
     return pics, sample, notes
 
 

@@ -1,11 +1,13 @@
-"""``selfsup visualize attention|reconstruction --checkpoint RUN --data SPEC``: a method's own
-pictures as PNG. By default they go to ``RUN/figures/``, where ``selfsup report`` embeds them."""
+"""``selfsup visualize attention|reconstruction|clips --checkpoint RUN --data SPEC``: a method's
+own pictures as PNG (``clips``: audio clips' waveforms and log-mels, as the encoder reads them).
+By default they go to ``RUN/figures/``, where ``selfsup report`` embeds them."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from selfsup.cli.command import Command
 from selfsup.registry import ConfigError
@@ -13,7 +15,7 @@ from selfsup.registry import ConfigError
 if TYPE_CHECKING:
     import torch
 
-KINDS = ("attention", "reconstruction")
+KINDS = ("attention", "reconstruction", "clips")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,7 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--checkpoint", required=True, help="a .ckpt file or a run directory")
     p.add_argument(
-        "--data", required=True, help="images: digits:train|test, a class-folder PATH[@val]"
+        "--data",
+        required=True,
+        help="images: digits:train|test, a class-folder PATH[@val]; audio: PATH:LABEL@SPLIT",
     )
     p.add_argument("--num", type=int, default=8, help="how many images (rows)")
     p.add_argument("--size", type=int, default=None, help="decode images to SIZE x SIZE")
@@ -73,6 +77,8 @@ def run_visualize(args: argparse.Namespace) -> int:
     if args.num < 1:
         raise ConfigError(f"--num must be >= 1, got {args.num}")
     method, _ = load_method(args.checkpoint)
+    if args.kind == "clips":
+        return _draw_clips(method, args)
     check_method(method, args.kind)  # before any data is read
     images = pick_images(
         image_dataset_from_spec(args.data, args.size, args.val_fraction), args.num, args.seed
@@ -95,9 +101,41 @@ def run_visualize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _draw_clips(method: object, args: argparse.Namespace) -> int:
+    """``--num`` clips of ``--data`` (drawn by ``--seed``) at the encoder's rate: waveform over
+    log-mel, one column each."""
+    import torch
+
+    from selfsup.files import temp_beside
+    from selfsup.modalities import modality_of
+    from selfsup.report.sections_audio import clips_figure
+
+    encoder = method.encoder()  # type: ignore[attr-defined]
+    rate = getattr(encoder, "sample_rate", None)
+    if not isinstance(rate, int):
+        raise ConfigError("visualize clips needs an audio checkpoint")
+    data: Any = modality_of(encoder).eval_dataset(args.data, encoder, args.size, args.val_fraction)
+    if len(data) == 0:
+        raise ConfigError("the data has no clips")
+    gen = torch.Generator().manual_seed(args.seed)
+    items = [data[i] for i in torch.randperm(len(data), generator=gen)[: args.num].tolist()]
+    names = getattr(data, "classes", None)
+    png = clips_figure(
+        [it["input"] for it in items], [int(it["label"]) for it in items], rate, names
+    )
+    out = Path(args.out) if args.out else default_out(args.checkpoint, args.kind)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = temp_beside(out)  # a killed run never leaves half a PNG for the report
+    with os.fdopen(fd, "wb") as f:
+        f.write(png)
+    os.replace(tmp, out)
+    print(f"{args.kind}: {out}")
+    return 0
+
+
 COMMAND = Command(
     "visualize",
-    "ViT CLS attention maps, or MAE / colorization / inpainting reconstructions, as PNG",
+    "ViT attention maps, MAE / colorization / inpainting reconstructions or audio clips, as PNG",
     add_arguments,
     run_visualize,
 )

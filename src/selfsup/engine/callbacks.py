@@ -21,16 +21,25 @@ log = logging.getLogger("selfsup.engine")
 
 
 class Throughput(L.Callback):
-    """Logs samples/s over all ranks (``img_s``), smoothed over the last ``window`` steps."""
+    """Logs samples/s over all ranks (``img_s``), smoothed over the last ``window`` steps.
 
-    def __init__(self, batch_size: int, window: int = 10) -> None:
+    ``amount`` measures a batch in the modality's unit (audio: seconds of audio); without it a
+    sample is one item."""
+
+    def __init__(
+        self, batch_size: int, window: int = 10, amount: Callable[[Any], float] | None = None
+    ) -> None:
         self.batch_size = batch_size
         self.window = window
         self.global_batch = batch_size
+        self.amount = amount
+        self.world = 1
         self._times: list[float] = []
+        self._amounts: list[float] = []
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.global_batch = self.batch_size * trainer.world_size
+        self.world = trainer.world_size
 
     def on_train_batch_end(
         self,
@@ -42,12 +51,17 @@ class Throughput(L.Callback):
     ) -> None:
         now = time.perf_counter()
         self._times = [*self._times[-self.window :], now]
+        if self.amount is not None:  # ranks' batches alike: this one's amount times the world
+            self._amounts = [*self._amounts[-self.window :], self.amount(batch) * self.world]
         if len(self._times) >= 2:
-            rate = self.global_batch * (len(self._times) - 1) / (self._times[-1] - self._times[0])
+            done = sum(self._amounts[1:]) if self.amount is not None else None
+            count = done if done is not None else self.global_batch * (len(self._times) - 1)
+            rate = count / (self._times[-1] - self._times[0])
             pl_module.log("img_s", rate, prog_bar=True, on_step=True, on_epoch=False)
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._times = []  # the gap across epoch boundaries (checkpoints, kNN) is not throughput
+        # the gap across epoch boundaries (checkpoints, kNN) is not throughput
+        self._times, self._amounts = [], []
 
 
 class EpochData(L.Callback):

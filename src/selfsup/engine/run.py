@@ -144,15 +144,16 @@ def _pretrain(
     saver = PeriodicCheckpoint(
         checkpoint_dir(run_dir), cfg.train.checkpoint_every_n_steps, cfg.train.keep_last
     )
-    unit = modality_of(method.encoder()).unit
+    modality = modality_of(method.encoder())
+    unit, amount = modality.unit, modality.batch_amount(method.encoder())
     callbacks: list[L.Callback] = [
         saver,
-        Throughput(cfg.data.batch_size),
+        Throughput(cfg.data.batch_size, amount=amount),
         EpochData(train_set),
         collapse,
         *([knn] if knn is not None else []),
         *([validation] if validation is not None else []),
-        *([RunProgress(unit)] if cfg.train.progress else []),
+        *([RunProgress(unit, amount=amount)] if cfg.train.progress else []),
         *(extra_callbacks or []),
     ]
     trainer = _trainer(cfg, precision, callbacks, run_dir)

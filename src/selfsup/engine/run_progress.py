@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO, cast
 
 import lightning as L
@@ -39,14 +40,21 @@ class RunProgress(L.Callback):
     """
 
     def __init__(
-        self, unit: str = "items", every_seconds: float = 30.0, stream: TextIO | None = None
+        self,
+        unit: str = "items",
+        every_seconds: float = 30.0,
+        stream: TextIO | None = None,
+        amount: Callable[[Any], float] | None = None,
     ) -> None:
         self.unit = unit
+        self.amount = amount  # a batch in ``unit`` (audio: its seconds); None: one per item
+        self._done = 0.0
         self.every_seconds = every_seconds
         self.stream = stream
         self._last_print = 0.0
         self._next_tenth = 1
         self._marks: list[tuple[float, int]] = []  # (time, step) of recent steps, for the rate
+        self._done_marks: list[float] = []  # the amount done by each mark
         self._drawn = False
 
     def _out(self) -> TextIO:
@@ -74,6 +82,9 @@ class RunProgress(L.Callback):
         now = time.monotonic()
         step = trainer.global_step
         self._marks = [*self._marks[-20:], (now, step)]
+        if self.amount is not None:
+            self._done += self.amount(batch)
+            self._done_marks = [*self._done_marks[-20:], self._done]
         fraction = _clock(pl_module).fraction(step)
         if self._tty():
             if now - self._last_print >= 0.5 or fraction >= 1.0:
@@ -119,6 +130,9 @@ class RunProgress(L.Callback):
         if len(self._marks) < 2 or self._marks[-1][0] <= self._marks[0][0]:
             return None
         (t0, s0), (t1, s1) = self._marks[0], self._marks[-1]
+        if self.amount is not None and len(self._done_marks) == len(self._marks):
+            done = self._done_marks[-1] - self._done_marks[0]
+            return done * trainer.world_size / (t1 - t0)
         batch = getattr(getattr(trainer, "datamodule", None), "batch_size", None)
         per_step = (batch or 1) * trainer.world_size
         return (s1 - s0) * per_step / (t1 - t0)

@@ -96,11 +96,20 @@ class Classifier(nn.Module):
         return self.head(self.encoder.forward_features(x))  # type: ignore[operator]
 
 
-def load_images(dataset: Any, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """All ``(images uint8 [N, C, H, W], labels [N])`` of a labelled image dataset in memory."""
+def load_images(
+    dataset: Any, batch_size: int = 256, collate_fn: Callable[[list[Any]], Any] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All ``(inputs [N, ...], labels [N])`` of a labelled dataset in memory (images: uint8
+    ``[N, C, H, W]``). With a modality's ``collate_fn`` every item is batched in one call, so
+    audio clips share one NaN padding (``[N, T]``, ``T`` the longest clip)."""
     images, labels = getattr(dataset, "images", None), getattr(dataset, "labels", None)
     if isinstance(images, torch.Tensor) and isinstance(labels, torch.Tensor):
         return images, labels.long()
+    if collate_fn is not None:
+        if len(dataset) == 0:
+            raise ValueError("cannot fine-tune on an empty dataset")
+        batch = collate_fn([dataset[i] for i in range(len(dataset))])
+        return batch["input"], torch.as_tensor(batch["label"]).long()
     xs, ys = [], []
     for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=default_collate):
         xs.append(batch["input"])
@@ -233,8 +242,10 @@ def accuracy(
     was_training = model.training
     model.eval()
     correct = 0
+    compact = modality_of(model.encoder).compact if isinstance(model, Classifier) else None
     for b0 in range(0, len(images), batch_size):
-        logits = model(preprocess(images[b0 : b0 + batch_size].to(device)))
+        raw = images[b0 : b0 + batch_size].to(device)
+        logits = model(preprocess(compact(raw) if compact is not None else raw))
         correct += int((logits.argmax(dim=1).cpu() == labels[b0 : b0 + batch_size]).sum())
     model.train(was_training)
     return correct / max(1, len(images))

@@ -143,10 +143,12 @@ def dataset_monitors(
     batch_size: int = 256,
     device: str | torch.device = "cpu",
     seed: int = 0,
+    collate_fn: Callable[[list[Any]], Any] = default_collate,
 ) -> dict[str, float | int]:
     """Monitors of a whole dataset: std and effective rank of its eval ``features`` ``[N, D]``,
     uniformity of a random ``max_items`` of them, and the alignment of two random views
-    (``make_views``, then ``encode_view``) of those items, in raw batches of ``batch_size``."""
+    (``make_views``, then ``encode_view``) of those items, in raw batches of ``batch_size``
+    batched by ``collate_fn`` (the modality's: audio clips are padded)."""
     if max_items < 2:
         raise ValueError(f"max_items must be >= 2, got {max_items}")
     gen = torch.Generator().manual_seed(seed)
@@ -159,7 +161,7 @@ def dataset_monitors(
         "uniformity": uniformity(features[pick], max_items=None),
     }
     total, count = 0.0, 0
-    loader = DataLoader(Subset(dataset, pick.tolist()), batch_size, collate_fn=default_collate)
+    loader = DataLoader(Subset(dataset, pick.tolist()), batch_size, collate_fn=collate_fn)
     view_gen = torch.Generator(device=device).manual_seed(seed)
     for batch in loader:
         views = make_views(batch["input"].to(device), view_gen)

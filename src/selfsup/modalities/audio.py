@@ -3,7 +3,7 @@ at the end (:mod:`selfsup.nn.audio_padding`) with each clip's ``length``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -31,7 +31,7 @@ class AudioModality(Modality):
     """Whole (evaluation) or cropped (training) clips; views are made on the device."""
 
     item = "float32 [T]"
-    unit = "clips"
+    unit = "s audio"  # throughput is seconds of audio per second, whatever the clip lengths
     shape_hint = "audio clips are padded, not stacked; collate them with the audio modality"
 
     def collate(self, items: Sequence[Item | None], skips: SkipLog | None = None) -> Batch:
@@ -76,6 +76,23 @@ class AudioModality(Modality):
         """A random crop of at least ``crop_scale_min`` of each clip's real length, scaled by
         a random gain of +-:data:`GAIN_DB` dB; padding stays NaN (``flip`` is an image view)."""
         return random_gain(random_time_crop(x, crop_scale_min, generator), GAIN_DB, generator)
+
+    def batch_amount(self, encoder: Backbone) -> Callable[[Batch], float] | None:
+        """Seconds of audio in a batch: its clips' real samples over the encoder's rate."""
+        rate = _sample_rate(encoder)
+
+        def seconds(batch: Batch) -> float:
+            lengths = batch.get("length")
+            lengths = clip_lengths(batch["input"]) if lengths is None else lengths
+            return float(lengths.sum()) / rate
+
+        return seconds
+
+    def compact(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` cut after its longest clip: a slice of a set padded to its longest clip
+        computes no all-padding columns."""
+        width = int(clip_lengths(x).max()) if x.shape[0] else 0
+        return x[:, : max(width, 1)]
 
     def tiny_input(
         self, backbone: Backbone, batch: int, size: int, generator: torch.Generator

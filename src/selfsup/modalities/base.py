@@ -63,6 +63,16 @@ class Modality(ABC):
         """The random training view of a raw batch that fine-tuning fits on (before the
         method's deterministic ``eval_input``)."""
 
+    def compact(self, x: torch.Tensor) -> torch.Tensor:
+        """A slice of a stored batch without what only pads it (audio: trailing columns that
+        are padding in every clip). Default: ``x`` unchanged."""
+        return x
+
+    def batch_amount(self, encoder: Backbone) -> Callable[[Batch], float] | None:
+        """How much of :attr:`unit` a training batch for ``encoder`` holds, for throughput;
+        None: one per item (the default)."""
+        return None
+
     def backbone_args(
         self, given: Mapping[str, Any], train_set: Callable[[], Any]
     ) -> dict[str, Any]:

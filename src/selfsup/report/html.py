@@ -80,6 +80,8 @@ def render_report(
                 "green frame = same label",
             )
         )
+        if pics.clips is not None:  # audio runs
+            parts.append(_image_section("clips", "Validation clips and log-mels", pics.clips))
     parts += [_evals(run), _figures(run), _notes(run)]
     title = html.escape(f"selfsup report — {run.run_dir.name}")
     body = "\n".join(p for p in parts if p)
@@ -147,7 +149,7 @@ def throughput_unit(backbone: str) -> str:
     return _UNIT_WORDS.get(unit, unit)
 
 
-_UNIT_WORDS = {"img": "images", "seq": "sequences"}
+_UNIT_WORDS = {"img": "images", "seq": "sequences", "s audio": "seconds of audio"}
 
 
 def _duration(run: RunData) -> str:

@@ -1,4 +1,5 @@
-"""Feature pictures for the report: t-SNE of validation features and a nearest-neighbour grid.
+"""Feature pictures for the report: t-SNE of validation features and a nearest-neighbour grid
+(audio: spectrograms of the neighbours, and a few validation clips' waveforms and spectrograms).
 
 Both come from one feature extraction by the caller's embedding function (validation items as
 queries, a capped slice of the training items as the bank); the report never loads checkpoints
@@ -15,12 +16,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Subset
+from torch.utils.data import Subset, default_collate
 
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_neighbors
 from selfsup.eval.tsne import compute_tsne, save_tsne_plot, tsne_subsample
 from selfsup.report.plots import neighbour_grid
+from selfsup.report.sections_audio import clips_figure, is_audio_item, neighbour_spectrograms
 
 
 @dataclass
@@ -29,6 +31,7 @@ class FeaturePictures:
 
     tsne: bytes | None = None
     neighbours: bytes | None = None
+    clips: bytes | None = None  # audio runs: a few validation clips, waveform + log-mel
     checkpoint: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -41,23 +44,69 @@ def feature_pictures(
     max_items: int = 1000,
     grid_queries: int = 6,
     seed: int = 0,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
+    sample_rate: int | None = None,
 ) -> FeaturePictures:
-    """Embed capped slices of ``val`` (queries) and ``bank`` and draw both pictures."""
+    """Embed capped slices of ``val`` (queries) and ``bank`` and draw both pictures.
+
+    ``collate_fn``: the modality's batching (audio clips are padded); ``sample_rate``: an audio
+    encoder's, to draw clips and their spectrograms instead of an image grid."""
     out = FeaturePictures(checkpoint=checkpoint)
     val, bank = _capped(val, max_items, seed), _capped(bank, max_items, seed + 1)
+    batching = collate_fn if collate_fn is not None else default_collate
     try:
-        val_f = extract_features(embed, val, batch_size=256)
-        bank_f = extract_features(embed, bank, batch_size=256)
+        val_f = extract_features(embed, val, batch_size=256, collate_fn=batching)
+        bank_f = extract_features(embed, bank, batch_size=256, collate_fn=batching)
     except (ValueError, RuntimeError, KeyError) as e:
         out.checkpoint = None
         out.notes.append(f"features unavailable ({first_line(e)}): t-SNE and neighbours skipped")
         return out
     names = dataset_classes(val)
     out.tsne = _tsne_png(val_f.features, val_f.labels, names, out.notes, seed)
+    if sample_rate is not None and is_audio_item(val[0]["input"]):
+        out.neighbours = _audio_grid_png(
+            val, bank, val_f.features, bank_f.features, grid_queries, names, sample_rate
+        )
+        pick = _spread(len(val), 4)
+        items = [val[int(i)] for i in pick]
+        out.clips = clips_figure(
+            [it["input"] for it in items], [int(it.get("label", -1)) for it in items],
+            sample_rate, names,
+        )  # fmt: skip
+        return out
     out.neighbours = _grid_png(
         val, bank, val_f.features, bank_f.features, grid_queries, names, out.notes
     )
     return out
+
+
+def _spread(n: int, count: int) -> np.ndarray:
+    """``count`` indices spread evenly over ``range(n)``."""
+    return np.linspace(0, n - 1, num=min(count, n)).round().astype(int)
+
+
+def _audio_grid_png(
+    queries: Any,
+    bank: Any,
+    q_feats: torch.Tensor,
+    b_feats: torch.Tensor,
+    n: int,
+    names: list[str] | None,
+    sample_rate: int,
+) -> bytes:
+    pick = _spread(len(queries), n)
+    sims, idx = knn_neighbors(b_feats, q_feats[torch.as_tensor(pick)], k=5)
+    items = [queries[int(i)] for i in pick]
+    hits = [[bank[int(j)] for j in row] for row in idx.tolist()]
+    return neighbour_spectrograms(
+        [it["input"] for it in items],
+        [int(it.get("label", -1)) for it in items],
+        [[h["input"] for h in row] for row in hits],
+        [[int(h.get("label", -1)) for h in row] for row in hits],
+        sims.tolist(),
+        sample_rate,
+        names,
+    )
 
 
 def dataset_classes(dataset: Any) -> list[str] | None:

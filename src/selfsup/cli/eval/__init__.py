@@ -29,6 +29,7 @@ PROTOCOL_MODULES = (
     "monitors",
     "pseudolabel",
     "lm",
+    "superb",
 )
 
 
@@ -103,10 +104,13 @@ def run_eval(args: argparse.Namespace) -> int:
             raise
         raise protocol_error(args.protocol, e) from None
     result = {"protocol": args.protocol, **result, "checkpoint": str(ctx.ckpt)}
+    if ctx.baseline:
+        result["baseline"] = ctx.baseline
     for name in ("train", "test", "data", "unlabeled"):
         if getattr(args, name, None) is not None:
             result[name] = getattr(args, name)
-    print_results(f"{args.protocol} evaluation of {ctx.ckpt.name}", result)
+    what = f"the {ctx.baseline} baseline beside {ctx.ckpt.name}" if ctx.baseline else ctx.ckpt.name
+    print_results(f"{args.protocol} evaluation of {what}", result)
     print(f"results: {write_results(result, ctx.out)}")
     return 0
 

@@ -25,14 +25,15 @@ def run(ctx: EvalContext) -> dict[str, Any]:
 
     a = ctx.args
     cfg = finetune_config(a)
-    train, test = load_images(ctx.dataset(a.train)), load_images(ctx.dataset(a.test))
+    train = load_images(ctx.dataset(a.train), collate_fn=ctx.collate)
+    test = load_images(ctx.dataset(a.test), collate_fn=ctx.collate)
     if has_few_labels(a):
         from selfsup.eval.fewshot import sample_few_labels
 
         # Few-label fine-tuning: a class-balanced subset of --train (seed: the first --seeds).
         keep = sample_few_labels(train[1], a.seeds[0], a.per_class, a.fraction, a.labels)
         train = (train[0][keep], train[1][keep])
-    r = finetune(ctx.method.encoder(), ctx.method.eval_input, train, test, cfg, a.device)
+    r = finetune(ctx.encoder(), ctx.method.eval_input, train, test, cfg, a.device)
     return {
         "train_labels": len(train[1]),
         "finetune_top1_best": r.test_accuracy_best,

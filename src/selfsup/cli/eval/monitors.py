@@ -17,7 +17,7 @@ def run(ctx: EvalContext) -> dict[str, Any]:
 
     a, method = ctx.args, ctx.method
     feats = ctx.features(a.data)
-    encoder = method.encoder().eval()
+    encoder = ctx.encoder().eval()
 
     def views(x: Any, gen: Any) -> list[Any]:
         return method.views({"input": x}, generator=gen)
@@ -30,6 +30,7 @@ def run(ctx: EvalContext) -> dict[str, Any]:
         max_items=a.max_items,
         batch_size=a.batch_size,
         device=a.device,
+        collate_fn=ctx.collate,
     )
 
 

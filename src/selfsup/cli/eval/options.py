@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from selfsup.cli.eval.baselines import BASELINES
+
 if TYPE_CHECKING:
     from selfsup.eval.finetune import FinetuneConfig
     from selfsup.eval.neighbour_index import IndexOptions
 
-DATA_SPEC = "digits:train|test, a class-folder PATH, PATH@train|val, tar shards, or a .tsv"
+DATA_SPEC = (
+    "digits:train|test, a class-folder PATH, PATH@train|val, tar shards, a .tsv, or audio "
+    "PATH:LABEL@train|test"
+)
 
 # The forms of a data argument, for ``selfsup eval --help``.
 DATA_FORMS = """\
@@ -20,7 +25,11 @@ data (--train, --test, --data, --unlabeled), as the checkpoint's modality reads 
   FILE.tar, 'DIR/*.tar', DIR  tar shards (key.jpg + key.cls)
   FILE.tsv                    text checkpoints: a TSV whose header names a 'label' column
                               and a text column ('sentence', else the other one), read with
-                              the checkpoint's tokenizer, at most --size tokens per row"""
+                              the checkpoint's tokenizer, at most --size tokens per row
+  PATH:LABEL@train|test       audio checkpoints: files named {digit}_{speaker}_{n}.wav
+                              (FSDD), LABEL digit or speaker, @test = takes n 0..4
+  CARD.yaml[:LABEL][@SPLIT]   audio: a card of the audio source's keys (path, label_pattern,
+                              label, test_split, ...) for any other naming scheme"""
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,6 +51,13 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not cache extracted features")
     p.add_argument(
         "--out", "--json", dest="out", default=None, help="JSON path (default: run/eval/)"
+    )
+    p.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default=None,
+        help="evaluate a reference encoder instead: the checkpoint's model at random init, or "
+        "MFCC statistics (audio); results go to RUN/eval/<protocol>-<baseline>.json",
     )
 
 
