@@ -112,15 +112,33 @@ def pairs(
     e.g. ``{modality: image, column: image, size: 32}`` and ``{modality: text, column:
     caption, max_len: 32}``. Paths are relative to the manifest. Audio items of "train" and
     "all" are cropped to the side's ``max_seconds`` at an offset fixed by ``seed``."""
+    return load_pairs(path, a, b, split, label_column, split_column, val_fraction, seed)
+
+
+def load_pairs(
+    path: str,
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    split: str = "all",
+    label_column: str = "label",
+    split_column: str = "split",
+    val_fraction: float = 0.0,
+    seed: int | None = None,
+    tokenizer: TextTokenizer | None = None,
+) -> PairDataset:
+    """:func:`pairs`, optionally with a given ``tokenizer`` for the text sides (a trained
+    text tower's, for evaluation) instead of the one the source trains."""
     if not 0.0 <= val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
     specs = (parse_side("a", a), parse_side("b", b))
-    key = json.dumps([path, a, b, label_column, split_column, val_fraction], sort_keys=True)
+    key = json.dumps(
+        [path, dict(a), dict(b), label_column, split_column, val_fraction], sort_keys=True
+    )
     decoded = _decode_manifest(key)
     rows = decoded.split_rows(split)
     if not rows:
         raise ConfigError(f"the '{split}' split of {path} has no usable pairs")
-    tokenizer = decoded.tokenizer
+    tokenizer = tokenizer or decoded.tokenizer
     crop = split != "val"
     built = [
         _side(decoded.values[s], rows, spec, tokenizer, crop, seed or 0)

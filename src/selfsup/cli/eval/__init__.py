@@ -29,6 +29,7 @@ PROTOCOL_MODULES = (
     "monitors",
     "pseudolabel",
     "lm",
+    "crossmodal",
 )
 
 
