@@ -89,10 +89,10 @@ def test_clip_trains_reloads_and_evaluates_both_ways(tmp_path: Path) -> None:
 def test_towers_must_encode_their_sides(tmp_path: Path) -> None:
     manifest = digit_pairs(tmp_path, 4, 2)
     swapped = clip_overrides(manifest, "data.a={modality: text, column: caption}")
-    with pytest.raises(ConfigError, match="backbone encodes image but data.a holds text"):
+    with pytest.raises(ConfigError, match=r"backbone encodes image but data\.a holds text"):
         build_method(load_config(None, swapped))
     wrong_tower = clip_overrides(manifest, "method.tower_b={name: resnet_tiny}")
-    with pytest.raises(ConfigError, match="method.tower_b encodes image but data.b holds text"):
+    with pytest.raises(ConfigError, match=r"method\.tower_b encodes image but data\.b holds text"):
         build_method(load_config(None, wrong_tower))
     no_pairs = [o for o in clip_overrides(manifest) if not o.startswith("data.")]
     no_pairs.append("data.source=digits")

@@ -19,7 +19,8 @@ def run(ctx: EvalContext) -> dict[str, Any]:
     from selfsup.data.pairs import load_pairs
     from selfsup.eval.crossmodal import crossmodal_report
 
-    a, cfg, method = ctx.args, ctx.cfg, ctx.method
+    a, cfg = ctx.args, ctx.cfg
+    method: Any = ctx.method  # a two-tower method: checked below by what it offers
     if cfg.data.source != "pairs" or not hasattr(method, "embed_pair"):
         raise ConfigError(
             f"eval crossmodal needs a two-tower run trained on data.source: pairs "
