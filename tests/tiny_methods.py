@@ -11,6 +11,9 @@ A method declares them on its decorator, e.g.
   tiny settings (BEiT's ``tokenizer_model``).
 - ``runs``: ``method.*`` config keys that take the run directory of another registered
   method's tiny engine run (BEiT's ``tokenizer``).
+- ``towers``: constructor arguments that are second backbones (CLIP's ``tower_b``), each a
+  key of :data:`TINY_BACKBONES`; the batch then is a pairs batch, that tower's side under
+  ``b.`` (:mod:`selfsup.data.pairs_batch`).
 
 A registered method without this metadata fails :func:`tiny_spec`, so it fails the tests.
 """
@@ -54,7 +57,7 @@ TINY_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
     "text_decoder_tiny": ("text", TINY_TEXT),
     "wav2vec2_tiny": ("audio", TINY_AUDIO),
 }
-KNOWN_KEYS = {"backbone", "args", "embedding", "methods", "runs"}
+KNOWN_KEYS = {"backbone", "args", "embedding", "methods", "runs", "towers"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +70,7 @@ class TinySpec:
     embedding: bool
     methods: dict[str, str]
     runs: dict[str, str]
+    towers: dict[str, str]
 
 
 def tiny_spec(name: str) -> TinySpec:
@@ -91,20 +95,27 @@ def tiny_spec(name: str) -> TinySpec:
         embedding=bool(tiny.get("embedding", True)),
         methods=dict(tiny.get("methods", {})),
         runs=dict(tiny.get("runs", {})),
+        towers=dict(tiny.get("towers", {})),
     )
 
 
 def tiny_backbone(spec: TinySpec) -> tuple[Backbone, Batch]:
     """The method's tiny backbone and a batch of 8 inputs for it."""
-    kwargs = dict(TINY_BACKBONES[spec.backbone][1])
-    if spec.modality == "image":
-        return create_backbone(spec.backbone, **kwargs), random_batch()
-    if spec.modality == "audio":
-        backbone = create_backbone(spec.backbone, **kwargs)
+    return backbone_and_batch(spec.backbone)
+
+
+def backbone_and_batch(name: str) -> tuple[Backbone, Batch]:
+    """Tiny backbone ``name`` (a key of :data:`TINY_BACKBONES`) and a batch of 8 inputs."""
+    modality, kwargs = TINY_BACKBONES[name]
+    kwargs = dict(kwargs)
+    if modality == "image":
+        return create_backbone(name, **kwargs), random_batch()
+    if modality == "audio":
+        backbone = create_backbone(name, **kwargs)
         return backbone, audio_batch(backbone)
     tok = train_tokenizer([TEXT])
     ids = torch.tensor([tok.encode(TEXT)[i : i + 16] for i in range(0, 32, 4)])
-    backbone = create_backbone(spec.backbone, tokenizer=tok, **kwargs)
+    backbone = create_backbone(name, tokenizer=tok, **kwargs)
     return backbone, {"input": ids, "label": torch.full((len(ids),), -1)}
 
 
@@ -129,6 +140,9 @@ def build_tiny(name: str) -> tuple[Method, Batch]:
     spec = tiny_spec(name)
     backbone, batch = tiny_backbone(spec)
     augment = create_augment("simclr", size=16) if spec.modality == "image" else None
-    kwargs = {arg: build_tiny(other)[0] for arg, other in spec.methods.items()}
+    kwargs: dict[str, Any] = {arg: build_tiny(other)[0] for arg, other in spec.methods.items()}
+    for arg, tower in spec.towers.items():  # pairs: this tower's inputs ride under "b."
+        kwargs[arg], side = backbone_and_batch(tower)
+        batch = {**batch, "b.input": side["input"]}
     method = create_method(name, backbone=backbone, augment=augment, **spec.args, **kwargs)
     return method, batch

@@ -92,6 +92,24 @@ def audio(root: Path) -> SourceCase:
     return SourceCase({**kwargs, "label": "digit"}, 6, {0, 1, 2}, "skipped 1 of 7 files")
 
 
+def pairs(root: Path) -> SourceCase:
+    """Image + caption pairs of two classes; one row without a caption, one truncated JPEG."""
+    rows = ["image\tcaption\tlabel"]
+    for i in range(4):
+        write(root / f"{i}.png", solid_png(40 * i))
+        rows.append(f"{i}.png\ta picture number {i}\t{('ant', 'bee')[i % 2]}")
+    rows.append("0.png\t\tant")
+    write(root / "broken.jpg", truncated_jpeg())
+    rows.append("broken.jpg\ta broken picture\tbee")
+    write(root / "pairs.tsv", "\n".join(rows).encode())
+    sides = {
+        "a": {"modality": "image", "column": "image", "size": 4},
+        "b": {"modality": "text", "column": "caption", "tokenizer": "char", "max_len": 24},
+    }
+    kwargs = {"path": str(root / "pairs.tsv"), **sides}
+    return SourceCase(kwargs, 4, {0, 1}, "skipped 2 of 6 rows")
+
+
 # Source name -> recipe (given an empty folder to write into).
 RECIPES: dict[str, Callable[[Path], SourceCase]] = {
     "folder": folder,
@@ -101,4 +119,5 @@ RECIPES: dict[str, Callable[[Path], SourceCase]] = {
     "jsonl": jsonl,
     "tsv": tsv,
     "audio": audio,
+    "pairs": pairs,
 }

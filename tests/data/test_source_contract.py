@@ -32,7 +32,13 @@ def items(dataset: Any) -> list[Any]:
     return [dataset[i] for i in range(len(dataset))]
 
 
-def check_item(item: Any, modality: str) -> None:
+def check_item(item: Any, modality: str, sides: tuple[str, ...] = ()) -> None:
+    if modality == "pairs":  # two items of their own modalities, one label for the pair
+        assert isinstance(item, dict) and set(item) == {"a", "b", "label"}, item
+        for side, side_modality in zip("ab", sides, strict=True):
+            check_item(item[side], side_modality)
+            assert item[side]["label"] == item["label"]
+        return
     assert isinstance(item, dict) and set(item) == {"input", "label"}, item
     x, label = item["input"], item["label"]
     assert isinstance(label, int) and label >= -1, label
@@ -55,10 +61,11 @@ def test_source_yields_schema_items_and_counts_skips(
     case = recipe(name, tmp_path)
     modality = DATA_SOURCES.tags(name).get("modality", "")
     with caplog.at_level(logging.WARNING, logger="selfsup.data"):
-        got = items(build_dataset(name, "all", **case.kwargs))
+        dataset = build_dataset(name, "all", **case.kwargs)
+        got = items(dataset)
     assert len(got) == case.items
     for item in got:
-        check_item(item, modality)
+        check_item(item, modality, getattr(dataset, "sides", ()))
     assert {item["label"] for item in got} == case.labels
     summaries = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     if case.skipped is None:

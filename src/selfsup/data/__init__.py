@@ -3,10 +3,11 @@ augmentation happens later.
 
 An image item is ``{"input": uint8 [3, H, W], "label": int}`` (label -1 when unlabelled); a text
 item is ``{"input": int64 [T], "label": int}``; :func:`collate` stacks either. Sources are built
-by name with :func:`build_dataset` ("folder", "shards", "digits", "text", "jsonl", "tsv").
+by name with :func:`build_dataset` ("folder", "shards", "digits", "audio", "text", "jsonl",
+"tsv", "pairs": two modalities per item).
 """
 
-from selfsup.data import text  # registers the text sources
+from selfsup.data import pairs, text  # register the text and pairs sources
 from selfsup.data.bundled import load_digits
 from selfsup.data.collate import Batch, Item, collate
 from selfsup.data.decode import BadImage, decode_image
@@ -37,6 +38,7 @@ __all__ = [
     "list_data_sources",
     "load_digits",
     "load_image_folder",
+    "pairs",
     "register_data_source",
     "text",
     "write_shards",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import selfsup.augment
@@ -13,6 +14,7 @@ from selfsup.backbones.registry import BACKBONES, backbone_class
 from selfsup.config.curriculum import at_start
 from selfsup.config.schema import RunConfig
 from selfsup.data.sources import DATA_SOURCES, build_dataset
+from selfsup.engine.towers import build_towers, tower_keys, validate_towers
 from selfsup.methods.base import Method
 from selfsup.methods.registry import BUILT_ARGS, METHODS, check_backbone, loaded_args
 from selfsup.modalities import modality_of_backbone
@@ -32,10 +34,12 @@ def validate(cfg: RunConfig) -> None:
     paths = {a.key: cfg.method.args[a.key] for a in loads if a.key in cfg.method.args}
     for key, path in paths.items():
         check_type(f"method.{key}", path, str)
-    rest = {k: v for k, v in cfg.method.args.items() if k not in paths}
-    skip = BUILT_ARGS + tuple(a.param for a in loads)
+    towers = tower_keys(cfg.method.name)
+    rest = {k: v for k, v in cfg.method.args.items() if k not in paths and k not in towers}
+    skip = BUILT_ARGS + tuple(a.param for a in loads) + towers
     METHODS.validate(cfg.method.name, rest, "method", skip=skip)
     DATA_SOURCES.validate(cfg.data.source, cfg.data.args, "data", skip=("split",))
+    validate_towers(cfg)
 
 
 def build_method(cfg: RunConfig, **given: Any) -> Method:
@@ -43,8 +47,9 @@ def build_method(cfg: RunConfig, **given: Any) -> Method:
     encoder) are ConfigErrors, raised before any data is read.
 
     The backbone's modality spec supplies what its factory needs beyond the config (text: the
-    tokenizer); ``given`` holds what the caller already has (a checkpoint's ``tokenizer``),
-    else it comes from the configured training data.
+    tokenizer); ``given`` holds what the caller already has (a checkpoint's ``tokenizer``;
+    ``towers``: the same for each second tower), else it comes from the configured training
+    data. Two-tower methods get their ``method.tower_*`` backbones built or loaded here.
     """
     validate(cfg)
     cfg = at_start(cfg)  # built with each schedule's start value; the engine moves it on
@@ -52,12 +57,13 @@ def build_method(cfg: RunConfig, **given: Any) -> Method:
     check_backbone(cfg.method.name, cfg.backbone.name)
     check_augment(cfg)
     modality = modality_of_backbone(cfg.backbone.name)
-    extra = modality.backbone_args(given, lambda: build_split(cfg, cfg.data.train_split))
+    train_set = functools.cache(lambda: build_split(cfg, cfg.data.train_split))
+    extra = modality.backbone_args(given, train_set)
     backbone = BACKBONES.create(cfg.backbone.name, **{**cfg.backbone.args, **extra})
     augment = None
     if cfg.augment.name != NO_AUGMENT:
         augment = AUGMENTS.create(cfg.augment.name, **cfg.augment.args)
-    args = method_args(cfg)
+    args = {**method_args(cfg), **build_towers(cfg, given, train_set)}
     return METHODS.create(cfg.method.name, backbone=backbone, augment=augment, **args)
 
 
@@ -84,7 +90,8 @@ def method_args(cfg: RunConfig) -> dict[str, Any]:
     from selfsup.engine.load import load_method
 
     loads = loaded_args(cfg.method.name)
-    args = {k: v for k, v in cfg.method.args.items() if k not in {a.key for a in loads}}
+    skip = {a.key for a in loads} | set(tower_keys(cfg.method.name))
+    args = {k: v for k, v in cfg.method.args.items() if k not in skip}
     for arg in loads:
         path = cfg.method.args.get(arg.key)
         if not path:

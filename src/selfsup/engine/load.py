@@ -13,6 +13,7 @@ from selfsup.engine.build import build_method
 from selfsup.engine.checkpoint import latest_checkpoint
 from selfsup.engine.module import CONFIG_KEY
 from selfsup.engine.safe_load import read_checkpoint
+from selfsup.engine.towers import saved_tower_args
 from selfsup.methods.base import Method
 from selfsup.modalities import modality_of_backbone
 from selfsup.registry import ConfigError
@@ -52,6 +53,7 @@ def load_method(
     state = {k.removeprefix("method."): v for k, v in ckpt["state_dict"].items()}
     # What the backbone needs beyond its config (text: the tokenizer) rides in the state.
     given = modality_of_backbone(cfg.backbone.name).saved_backbone_args(state)
+    given["towers"] = saved_tower_args(cfg.method.name, state, cfg.method.args)
     method = build_method(cfg, **given)
     try:
         method.load_state_dict(state)

@@ -46,6 +46,7 @@ from selfsup.engine.strategy import build_strategy, timeout_error
 from selfsup.engine.subset import labeled_subset
 from selfsup.engine.validation import build_validation
 from selfsup.modalities import modality_of
+from selfsup.modalities.pairs import collate_for
 from selfsup.registry import ConfigError, RunError
 
 log = logging.getLogger("selfsup.engine")
@@ -128,7 +129,7 @@ def _pretrain(
         cfg.data.batch_size,
         cfg.data.num_workers,
         cfg.train.seed,
-        collate_fn=modality_of(method.encoder()).collate,
+        collate_fn=collate_for(train_set, method.encoder()),  # pairs: each side its own
         epochs=cfg.train.max_epochs
         if cfg.train.max_steps < 1 and cfg.train.max_epochs > 0
         else None,

@@ -22,7 +22,7 @@ from selfsup.config.schema import RunConfig
 from selfsup.engine.build import build_split
 from selfsup.engine.progress import outside_training
 from selfsup.methods.base import Method
-from selfsup.modalities import modality_of
+from selfsup.modalities.pairs import collate_for
 from selfsup.registry import ConfigError
 
 log = logging.getLogger("selfsup.engine")
@@ -143,5 +143,5 @@ def build_validation(cfg: RunConfig, method: Method) -> ValidationLoss | None:
         return None
     batch = cfg.data.batch_size
     items = validation_items(val, cfg.eval.val_loss_batches * batch)
-    collate = modality_of(method.encoder()).collate
+    collate = collate_for(val, method.encoder())
     return ValidationLoss(items, every, batch, collate, cfg.train.seed)

@@ -13,6 +13,7 @@ from selfsup.methods.contrastive import (
     swav,
     vicreg,
 )
+from selfsup.methods.crossmodal import clip
 from selfsup.methods.distillation import dino, dinov2
 from selfsup.methods.language import bert_mlm, data2vec_text, gpt
 from selfsup.methods.masked import beit, data2vec, mae, vq_tokenizer
@@ -27,6 +28,7 @@ __all__ = [
     "beit",
     "bert_mlm",
     "byol",
+    "clip",
     "colorization",
     "create_method",
     "data2vec",

@@ -30,6 +30,7 @@ PROTOCOL_MODULES = (
     "pseudolabel",
     "lm",
     "superb",
+    "crossmodal",
 )
 
 

@@ -1,0 +1,1 @@
+"""Methods that pretrain two encoders of different modalities on paired data."""
