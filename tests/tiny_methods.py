@@ -30,9 +30,13 @@ from selfsup.data.tokenizers import train_tokenizer
 from selfsup.methods import Batch, Method, create_method
 from selfsup.methods.base import method_modalities
 from selfsup.methods.registry import METHODS
+from selfsup.nn.audio_padding import pad_clips
 
 TEXT = "the quick brown fox jumps over the lazy dog, again and again."
 TINY_TEXT = {"dim": 32, "depth": 2, "heads": 2, "max_len": 16}
+TINY_AUDIO = {"sample_rate": 8000, "dim": 32, "depth": 2, "heads": 2}
+TINY_AUDIO_VIT = {**TINY_AUDIO, "n_mels": 16, "patch_size": 4}
+TINY_WAV2VEC2 = {**TINY_AUDIO, "conv_dim": 16, "ffn_dim": 64, "dropout": 0.0, "pos_conv_kernel": 8, "pos_conv_groups": 2}
 
 # Tiny backbone -> (modality of its input, constructor arguments for a 16 px / 16 token batch).
 TINY_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -40,6 +44,8 @@ TINY_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
     "vit_tiny": ("image", {"img_size": 16, "patch_size": 4, "depth": 2}),
     "text_encoder_tiny": ("text", TINY_TEXT),
     "text_decoder_tiny": ("text", TINY_TEXT),
+    "audio_vit_tiny": ("audio", TINY_AUDIO_VIT),
+    "wav2vec2_tiny": ("audio", TINY_WAV2VEC2),
 }
 KNOWN_KEYS = {"backbone", "args", "embedding", "methods", "runs"}
 
@@ -81,11 +87,22 @@ def tiny_spec(name: str) -> TinySpec:
     )
 
 
+def audio_batch(n: int = 8, seconds: float = 0.5, rate: int = 8000) -> Batch:
+    """``n`` random clips of up to ``seconds`` at ``rate``, of different lengths, NaN-padded."""
+    gen = torch.Generator().manual_seed(0)
+    longest = int(seconds * rate)
+    lengths = torch.linspace(longest // 2, longest, n).long()
+    clips = [0.1 * torch.randn(int(t), generator=gen) for t in lengths]
+    return {"input": pad_clips(clips), "length": lengths, "label": torch.full((n,), -1)}
+
+
 def tiny_backbone(spec: TinySpec) -> tuple[Backbone, Batch]:
     """The method's tiny backbone and a batch of 8 inputs for it."""
     kwargs = dict(TINY_BACKBONES[spec.backbone][1])
     if spec.modality == "image":
         return create_backbone(spec.backbone, **kwargs), random_batch()
+    if spec.modality == "audio":
+        return create_backbone(spec.backbone, **kwargs), audio_batch()
     tok = train_tokenizer([TEXT])
     ids = torch.tensor([tok.encode(TEXT)[i : i + 16] for i in range(0, 32, 4)])
     backbone = create_backbone(spec.backbone, tokenizer=tok, **kwargs)

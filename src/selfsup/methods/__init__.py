@@ -1,5 +1,6 @@
 """SSL methods: importing this package registers every method."""
 
+from selfsup.methods.audio import audio_mae, data2vec_audio
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.contrastive import (
     barlow_twins,
@@ -22,6 +23,7 @@ __all__ = [
     "METHODS",
     "Batch",
     "Method",
+    "audio_mae",
     "barlow_twins",
     "beit",
     "bert_mlm",
@@ -29,6 +31,7 @@ __all__ = [
     "colorization",
     "create_method",
     "data2vec",
+    "data2vec_audio",
     "data2vec_text",
     "dino",
     "dinov2",
