@@ -48,6 +48,15 @@ TINY_AUDIO = {
     "pos_conv_groups": 4,
 }
 TINY_CLUSTERS = 16  # frame labels of the tiny audio batch lie in [0, TINY_CLUSTERS)
+TINY_AUDIO_VIT = {
+    "sample_rate": 8000,
+    "dim": 32,
+    "depth": 2,
+    "heads": 2,
+    "n_mels": 16,
+    "patch_size": 4,
+}
+TINY_WAV2VEC2 = {**TINY_AUDIO, "conv_dim": 16, "dropout": 0.0, "pos_conv_groups": 2}
 
 # Tiny backbone -> (modality of its input, constructor arguments for a 16 px / 16 token batch).
 TINY_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -55,6 +64,7 @@ TINY_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
     "vit_tiny": ("image", {"img_size": 16, "patch_size": 4, "depth": 2}),
     "text_encoder_tiny": ("text", TINY_TEXT),
     "text_decoder_tiny": ("text", TINY_TEXT),
+    "audio_vit_tiny": ("audio", TINY_AUDIO_VIT),
     "wav2vec2_tiny": ("audio", TINY_AUDIO),
 }
 KNOWN_KEYS = {"backbone", "args", "embedding", "methods", "runs", "towers"}

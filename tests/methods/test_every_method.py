@@ -15,7 +15,16 @@ from selfsup.nn.ema_teacher import EMATeacher
 from tiny_methods import build_tiny, tiny_spec
 
 # Methods with a momentum teacher: a refactor must not drop one silently.
-TEACHER_METHODS = {"byol", "moco", "moco_v3", "dino", "dinov2", "data2vec", "data2vec_text"}
+TEACHER_METHODS = {
+    "byol",
+    "moco",
+    "moco_v3",
+    "dino",
+    "dinov2",
+    "data2vec",
+    "data2vec_text",
+    "data2vec_audio",
+}
 
 
 @pytest.mark.parametrize("name", list_methods())

@@ -1,6 +1,6 @@
 """SSL methods: importing this package registers every method."""
 
-from selfsup.methods.audio import hubert, wav2vec2
+from selfsup.methods.audio import audio_mae, data2vec_audio, hubert, wav2vec2
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.contrastive import (
     barlow_twins,
@@ -24,6 +24,7 @@ __all__ = [
     "METHODS",
     "Batch",
     "Method",
+    "audio_mae",
     "barlow_twins",
     "beit",
     "bert_mlm",
@@ -32,6 +33,7 @@ __all__ = [
     "colorization",
     "create_method",
     "data2vec",
+    "data2vec_audio",
     "data2vec_text",
     "dino",
     "dinov2",

@@ -1,1 +1,1 @@
-"""Audio methods: masked prediction over the frames of a waveform encoder (wav2vec 2.0, HuBERT)."""
+"""Audio self-supervised methods: wav2vec 2.0, HuBERT, Audio-MAE and data2vec (speech)."""
