@@ -43,7 +43,9 @@ def test_digits_split_is_stratified_disjoint_and_fixed() -> None:
 
 
 def test_registry_lists_sources_with_typed_parameters() -> None:
-    assert list_data_sources() == ["digits", "folder", "jsonl", "shards", "text", "tsv"]
+    assert list_data_sources() == [
+        "audio", "digits", "folder", "jsonl", "pairs", "shards", "text", "tsv",
+    ]  # fmt: skip
     params = DATA_SOURCES.params("folder", skip=("split",))
     assert list(params) == ["path", "size", "cache", "val_fraction", "max_pixels"]
     assert params["path"].required and params["size"].default is None
