@@ -67,7 +67,7 @@ def test_masked_real_frames_do_drive_the_loss() -> None:
 
 
 def test_span_masks_cover_real_frames_only_and_whole_columns_on_spectrograms() -> None:
-    method = tiny_d2v("audio_vit_tiny", mask_span=2, mask_prob=0.3)
+    method = tiny_d2v("audio_vit_tiny", mask_span=2, mask_start_prob=0.3)
     x = clips([8000, 3000])
     mask = method.mask(x, torch.Generator().manual_seed(0))
     valid = method.audio.valid_tokens(x)

@@ -40,7 +40,7 @@ def relabel(batch: Batch, where: torch.Tensor) -> Batch:
 
 def masks_of(method: HuBERT, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     valid = method.backbone.valid_tokens(batch["input"])
-    return valid, method.mask(valid, torch.Generator().manual_seed(3))
+    return valid, method.span_mask(valid, torch.Generator().manual_seed(3))
 
 
 def test_loss_reads_the_targets_of_masked_frames_only() -> None:

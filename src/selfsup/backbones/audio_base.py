@@ -20,8 +20,8 @@ class AudioBackbone(Backbone):
     """Base of the audio encoders: ``modality = "audio"``, tokens, a learned mask token.
 
     Subclasses set ``sample_rate`` and ``feature_dim``, create ``mask_token`` with
-    :meth:`_make_mask_token`, and implement ``valid_tokens`` and ``forward_block_outputs``;
-    ``forward_tokens`` / ``forward_features`` follow from those.
+    :meth:`_make_mask_token`, and implement the abstract ``valid_tokens``,
+    ``forward_block_outputs`` and ``forward_tokens``; ``forward_features`` follows from them.
     """
 
     modality: ClassVar[str] = "audio"

@@ -12,11 +12,12 @@ from torch import nn
 from selfsup.backbones.audio_base import AudioBackbone, mean_of_valid
 from selfsup.backbones.audio_vit import AudioViTBackbone
 from selfsup.backbones.base import Backbone
+from selfsup.methods.audio.span_masked import SpanMaskedFrames
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.ema_teacher import EMATeacher
 from selfsup.nn.layer_targets import layer_targets
-from selfsup.nn.span_masking import SpanMasking
+from selfsup.nn.span_masking import WAV2VEC2_SPANS
 
 RegressionLoss = Literal["l2", "smooth_l1"]
 
@@ -34,11 +35,11 @@ def as_audio_backbone(backbone: Backbone, owner: str) -> AudioBackbone:
 @register_method(
     "data2vec_audio", tiny={"backbone": "wav2vec2_tiny", "args": {"top_k": 2, "mask_span": 2}}
 )
-class Data2VecAudio(Method):
+class Data2VecAudio(SpanMaskedFrames, Method):
     """Audio encoder student on span-masked clips; EMA teacher (whole backbone) on intact ones.
 
     Masks are wav2vec 2.0's (:class:`~selfsup.nn.span_masking.SpanMasking`: spans of
-    ``mask_span`` frames started with probability ``mask_prob``, real frames only); on a
+    ``mask_span`` frames started with probability ``mask_start_prob``, real frames only); on a
     spectrogram transformer the spans run over time columns and cover every mel row.
     Targets: :func:`~selfsup.nn.layer_targets.layer_targets` of the teacher's last ``top_k``
     block outputs, instance-normalised over each clip's real frames only. A linear head on
@@ -48,7 +49,7 @@ class Data2VecAudio(Method):
         backbone: the student being pretrained (``wav2vec2_*`` or ``audio_vit_*``).
         augment: optional view recipe; None: the batch's clips as is (the paper uses none).
         top_k: teacher blocks averaged into the target (paper: 8; capped at the depth).
-        mask_prob / mask_span / min_spans: span masking (paper: 0.065 / 10 / 2).
+        mask_start_prob / mask_span / mask_min_spans: span masking (paper: 0.065 / 10 / 2).
         loss: ``"l2"`` (the speech recipe) or ``"smooth_l1"`` with ``loss_beta``.
         momentum_base / momentum_final / momentum_anneal_steps: teacher decay, linear
             ``base -> final`` over the anneal steps, then constant (paper: 0.999 -> 0.9999
@@ -58,7 +59,6 @@ class Data2VecAudio(Method):
     modality: ClassVar[str] = "audio"
     requires_tokens: ClassVar[bool] = True
     reports_sample_loss: ClassVar[bool] = True
-    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_prob": (0.0, 1.0)}
 
     def __init__(
         self,
@@ -66,9 +66,9 @@ class Data2VecAudio(Method):
         augment: nn.Module | None = None,
         *,
         top_k: int = 8,
-        mask_prob: float = 0.065,
-        mask_span: int = 10,
-        min_spans: int = 2,
+        mask_start_prob: float = WAV2VEC2_SPANS.start_prob,
+        mask_span: int = WAV2VEC2_SPANS.span,
+        mask_min_spans: int = WAV2VEC2_SPANS.min_spans,
         loss: RegressionLoss = "l2",
         loss_beta: float = 0.25,
         momentum_base: float = 0.999,
@@ -83,9 +83,8 @@ class Data2VecAudio(Method):
             raise ValueError(
                 f"data2vec_audio loss must be 'l2' or 'smooth_l1' with beta > 0, got {loss}"
             )
-        SpanMasking(mask_prob, mask_span, min_spans)  # validates the settings
+        self.set_span_masking(mask_start_prob, mask_span, mask_min_spans)
         self.top_k = min(top_k, int(getattr(audio, "depth", top_k)))
-        self.mask_prob, self.mask_span, self.min_spans = mask_prob, mask_span, min_spans
         self.loss_kind, self.loss_beta = loss, float(loss_beta)
         self.regression_head = nn.Linear(audio.feature_dim, audio.feature_dim)
         self.ema = EMATeacher(
@@ -100,13 +99,12 @@ class Data2VecAudio(Method):
 
     def mask(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Span mask ``[B, N]`` (True = masked) over the real tokens of the waveforms ``x``."""
-        spans = SpanMasking(self.mask_prob, self.mask_span, self.min_spans)
         valid = self.audio.valid_tokens(x)
         audio = self.audio
         if not isinstance(audio, AudioViTBackbone):
-            return spans(valid, generator).to(x.device)
+            return self.span_mask(valid, generator).to(x.device)
         n_f, n_t = audio.patch_grid_for(x)
-        columns = spans(valid.view(-1, n_f, n_t)[:, 0], generator).to(x.device)  # [B, n_t]
+        columns = self.span_mask(valid.view(-1, n_f, n_t)[:, 0], generator).to(x.device)
         return columns[:, None, :].expand(-1, n_f, -1).reshape(x.shape[0], n_f * n_t)
 
     @torch.no_grad()

@@ -19,11 +19,12 @@ from selfsup.backbones.base import Backbone
 from selfsup.data.frame_labels import FrameLabelsError
 from selfsup.losses.hubert import frame_accuracy, frame_cross_entropy
 from selfsup.losses.wav2vec2 import feature_penalty
+from selfsup.methods.audio.span_masked import SpanMaskedFrames
 from selfsup.methods.audio.wav2vec2 import as_wav2vec2
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.codeword_head import CodewordCosineHead
-from selfsup.nn.span_masking import HUBERT_SPANS, SpanMasking
+from selfsup.nn.span_masking import HUBERT_SPANS
 from selfsup.registry import ConfigError
 
 
@@ -32,7 +33,7 @@ from selfsup.registry import ConfigError
     backbone_tags={"frames": True},
     tiny={"backbone": "wav2vec2_tiny", "args": {"num_clusters": 16, "final_dim": 32}},
 )
-class HuBERT(Method):
+class HuBERT(SpanMaskedFrames, Method):
     """Stages: ``mask`` (spans of frames) -> ``encode`` (mask tokens in) -> ``predict``
     (cosine logits against one codeword per cluster, the paper's head) -> ``loss``
     (cross-entropy on masked frames; ``unmasked_weight`` times that on the others; the
@@ -56,7 +57,6 @@ class HuBERT(Method):
     modality: ClassVar[str] = "audio"
     requires_tokens: ClassVar[bool] = True
     reports_sample_loss: ClassVar[bool] = True
-    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_start_prob": (0.0, 1.0)}
 
     def __init__(
         self,
@@ -74,11 +74,9 @@ class HuBERT(Method):
     ) -> None:
         super().__init__(backbone, augment)
         encoder = as_wav2vec2(backbone, "hubert")
-        SpanMasking(mask_start_prob, mask_span, mask_min_spans)  # checked now, not at step 1
-        self.mask_min_spans = mask_min_spans
+        self.set_span_masking(mask_start_prob, mask_span, mask_min_spans)
         if unmasked_weight < 0:
             raise ConfigError(f"method.unmasked_weight must be >= 0, got {unmasked_weight}")
-        self.mask_start_prob, self.mask_span = mask_start_prob, mask_span
         self.unmasked_weight, self.penalty_weight = unmasked_weight, penalty_weight
         encoder.train_mask_token()
         self.head = CodewordCosineHead(
@@ -89,11 +87,6 @@ class HuBERT(Method):
     def audio(self) -> Wav2Vec2Backbone:
         """``backbone``, typed as the audio encoder it was checked to be."""
         return as_wav2vec2(self.backbone, "hubert")
-
-    def mask(self, valid: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """bool ``[B, N]`` span mask over the real frames (the current ``mask_start_prob``)."""
-        spans = SpanMasking(self.mask_start_prob, self.mask_span, self.mask_min_spans)
-        return spans(valid, generator)
 
     def targets(self, batch: Batch, valid: torch.Tensor) -> torch.Tensor:
         """The batch's ``frame_labels`` cut or padded (-1) to the encoder's ``[B, N]`` frames;
@@ -121,7 +114,7 @@ class HuBERT(Method):
     ) -> dict[str, torch.Tensor]:
         feats, valid = self.audio.local_features(batch["input"])  # [B, N, C], [B, N]
         targets = self.targets(batch, valid)
-        mask = self.mask(valid, generator)
+        mask = self.span_mask(valid, generator)
         tokens = self.audio.contextualize(feats, valid, token_mask=mask)  # [B, N, D]
         logits = self.head(tokens)  # [B, N, K]
         masked, _ = frame_cross_entropy(logits, targets, mask)

@@ -12,10 +12,11 @@ from selfsup.backbones.audio_base import mean_of_valid
 from selfsup.backbones.audio_wav2vec2 import Wav2Vec2Backbone
 from selfsup.backbones.base import Backbone
 from selfsup.losses.wav2vec2 import Wav2Vec2Loss
+from selfsup.methods.audio.span_masked import SpanMaskedFrames
 from selfsup.methods.base import Batch, Method
 from selfsup.methods.registry import register_method
 from selfsup.nn.gumbel_quantizer import GumbelVectorQuantizer
-from selfsup.nn.span_masking import WAV2VEC2_SPANS, SpanMasking
+from selfsup.nn.span_masking import WAV2VEC2_SPANS
 from selfsup.registry import ConfigError
 
 TINY_ARGS = {"final_dim": 32, "codewords": 16, "codevector_dim": 32, "num_distractors": 10}
@@ -37,7 +38,7 @@ def as_wav2vec2(backbone: Backbone, method: str) -> Wav2Vec2Backbone:
     backbone_tags={"local_features": True},
     tiny={"backbone": "wav2vec2_tiny", "args": TINY_ARGS},
 )
-class Wav2Vec2(Method):
+class Wav2Vec2(SpanMaskedFrames, Method):
     """Stages: ``local`` (conv frames, real ones) -> ``mask`` (spans) -> ``quantize`` (the
     unmasked, normalised local features) -> ``contextualize`` (masked inputs) -> ``loss``.
 
@@ -60,7 +61,6 @@ class Wav2Vec2(Method):
     modality: ClassVar[str] = "audio"
     requires_tokens: ClassVar[bool] = True
     reports_sample_loss: ClassVar[bool] = True
-    schedulable: ClassVar[dict[str, tuple[float, float]]] = {"mask_start_prob": (0.0, 1.0)}
 
     def __init__(
         self,
@@ -82,9 +82,7 @@ class Wav2Vec2(Method):
     ) -> None:
         super().__init__(backbone, augment)
         encoder = as_wav2vec2(backbone, "wav2vec2")
-        SpanMasking(mask_start_prob, mask_span, mask_min_spans)  # checked now, not at step 1
-        self.mask_min_spans = mask_min_spans
-        self.mask_start_prob, self.mask_span = mask_start_prob, mask_span
+        self.set_span_masking(mask_start_prob, mask_span, mask_min_spans)
         encoder.train_mask_token()
         start, floor, decay = temperature  # a YAML list arrives as a list
         self.quantizer = GumbelVectorQuantizer(
@@ -100,17 +98,12 @@ class Wav2Vec2(Method):
         """``backbone``, typed as the wav2vec2 encoder it was checked to be."""
         return as_wav2vec2(self.backbone, "wav2vec2")
 
-    def mask(self, valid: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """bool ``[B, N]`` span mask over the real frames (the current ``mask_start_prob``)."""
-        spans = SpanMasking(self.mask_start_prob, self.mask_span, self.mask_min_spans)
-        return spans(valid, generator)
-
     def training_step(
         self, batch: Batch, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:
         encoder = self.encoder_w2v
         feats, valid = encoder.local_features(batch["input"])  # [B, N, C], [B, N]
-        mask = self.mask(valid, generator)
+        mask = self.span_mask(valid, generator)
         quantized = self.quantizer(encoder.normalize_local(feats), mask, generator)
         context = encoder.contextualize(feats, valid, token_mask=mask)  # [B, N, D]
         terms = self.criterion(
