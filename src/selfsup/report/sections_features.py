@@ -85,6 +85,24 @@ def _spread(n: int, count: int) -> np.ndarray:
     return np.linspace(0, n - 1, num=min(count, n)).round().astype(int)
 
 
+def _neighbours(
+    queries: Any, bank: Any, q_feats: torch.Tensor, b_feats: torch.Tensor, n: int
+) -> tuple[list[Any], list[int], list[list[Any]], list[list[int]], list[list[float]]]:
+    """``n`` queries spread over the split and their 5 nearest bank items: query inputs and
+    labels, neighbour inputs and labels, similarities (what both neighbour pictures draw)."""
+    pick = _spread(len(queries), n)
+    sims, idx = knn_neighbors(b_feats, q_feats[torch.as_tensor(pick)], k=5)
+    items = [queries[int(i)] for i in pick]
+    hits = [[bank[int(j)] for j in row] for row in idx.tolist()]
+    return (
+        [it["input"] for it in items],
+        [int(it.get("label", -1)) for it in items],
+        [[h["input"] for h in row] for row in hits],
+        [[int(h.get("label", -1)) for h in row] for row in hits],
+        sims.tolist(),
+    )
+
+
 def _audio_grid_png(
     queries: Any,
     bank: Any,
@@ -94,18 +112,8 @@ def _audio_grid_png(
     names: list[str] | None,
     sample_rate: int,
 ) -> bytes:
-    pick = _spread(len(queries), n)
-    sims, idx = knn_neighbors(b_feats, q_feats[torch.as_tensor(pick)], k=5)
-    items = [queries[int(i)] for i in pick]
-    hits = [[bank[int(j)] for j in row] for row in idx.tolist()]
     return neighbour_spectrograms(
-        [it["input"] for it in items],
-        [int(it.get("label", -1)) for it in items],
-        [[h["input"] for h in row] for row in hits],
-        [[int(h.get("label", -1)) for h in row] for row in hits],
-        sims.tolist(),
-        sample_rate,
-        names,
+        *_neighbours(queries, bank, q_feats, b_feats, n), sample_rate, names
     )
 
 
@@ -160,18 +168,7 @@ def _grid_png(
     if not (isinstance(first, torch.Tensor) and first.ndim == 3 and first.shape[0] in (1, 3)):
         notes.append("neighbour grid skipped: inputs are not images")
         return None
-    pick = np.linspace(0, len(queries) - 1, num=min(n, len(queries))).round().astype(int)
-    sims, idx = knn_neighbors(b_feats, q_feats[torch.as_tensor(pick)], k=5)
-    items = [queries[int(i)] for i in pick]
-    hits = [[bank[int(j)] for j in row] for row in idx.tolist()]
-    return neighbour_grid(
-        [it["input"] for it in items],
-        [int(it.get("label", -1)) for it in items],
-        [[h["input"] for h in row] for row in hits],
-        [[int(h.get("label", -1)) for h in row] for row in hits],
-        sims.tolist(),
-        names,
-    )
+    return neighbour_grid(*_neighbours(queries, bank, q_feats, b_feats, n), names)
 
 
 def first_line(e: BaseException) -> str:
