@@ -4,6 +4,7 @@ a fraction of the same clock, and the run says how its time was spent."""
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -128,5 +129,14 @@ def test_the_command_ends_within_its_time_budget(tmp_path: Path) -> None:
     )
     wall = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "time budget of 0.666667 min reached" in done.stderr
-    assert wall <= 1.1 * budget + 2.0, (wall, done.stderr[-2000:])  # + interpreter start, exit
+    closing = re.search(
+        r"time budget of 0\.666667 min reached at step \d+; (\d+):(\d\d) in all", done.stderr
+    )
+    assert closing, done.stderr[-2000:]
+    # The run's own clock starts when the command is launched: start-up, data, training, the
+    # online kNN and the last checkpoint all fit in the budget.
+    in_all = 60 * int(closing[1]) + int(closing[2])
+    assert in_all <= budget + 1.0, done.stderr[-2000:]  # the line rounds to whole seconds
+    # Interpreter start and exit lie outside that clock and, on a loaded machine, can take many
+    # seconds; a run that ignored its budget would go on for its 1,000 epochs.
+    assert wall <= 3 * budget, (wall, done.stderr[-2000:])
