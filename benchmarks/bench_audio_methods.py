@@ -11,12 +11,13 @@ Beside the trained methods: MFCC statistics (mean and std of MFCC + deltas, the 
 baseline) and each backbone at random init (its preset's method, built with the same seed).
 "audio s / CPU-s" is seconds of audio (crops as trained on) per CPU-second of training.
 
-Default methods: the registered audio methods with a preset, plus SimCLR and BYOL on the
-spectrogram ViT; ``--random-backbones`` adds random-init rows of backbones none of them trains.
+Default methods: the registered audio methods with a preset (wav2vec 2.0, HuBERT, Audio-MAE,
+data2vec for speech), plus SimCLR and BYOL on the spectrogram ViT; ``--random-backbones`` adds random-init rows of backbones none of them trains.
 Run directories must not exist yet: use a fresh ``--out-dir``.
 
     python benchmarks/bench_audio_methods.py --cpu-minutes 10 --jobs 2 --threads 1
     python benchmarks/bench_audio_methods.py --methods simclr --cpu-minutes 2
+    python benchmarks/bench_audio_methods.py --methods audio_mae data2vec_audio --cpu-minutes 2
 """
 
 from __future__ import annotations
