@@ -1,5 +1,5 @@
-"""A tiny SimCLR run on a spectrogram ViT over FSDD-style synthetic clips, for the evaluation,
-baseline and report tests of audio checkpoints."""
+"""Tiny runs (SimCLR, Audio-MAE) on a spectrogram ViT over FSDD-style synthetic clips, for the
+evaluation, baseline, visualize and report tests of audio checkpoints."""
 
 from __future__ import annotations
 
@@ -31,4 +31,25 @@ def tiny_audio_run(root: Path, steps: int = 2) -> tuple[Path, Path]:
         ],
     )  # fmt: skip
     result = pretrain(cfg, run_dir=root / "run")
+    return result.run_dir, data
+
+
+def tiny_audio_mae_run(root: Path, steps: int = 2) -> tuple[Path, Path]:
+    """(run directory, data folder) of a ``steps``-step Audio-MAE run on the same clips."""
+    data = fsdd_like(root / "clips", speakers=("ann", "bob"), takes=TAKES)
+    cfg = load_config(
+        None,
+        [
+            "data.source=audio", f"data.path={data}", "data.sample_rate=8000",
+            "data.max_seconds=0.3", f"data.label_pattern={FSDD_PATTERN}", "data.label=digit",
+            "data.test_split={n: '0-4'}", "data.batch_size=8",
+            "backbone.name=audio_vit_tiny", "backbone.sample_rate=8000", "backbone.dim=32",
+            "backbone.depth=2", "backbone.heads=2", "backbone.n_mels=32", "backbone.patch_size=8",
+            "augment.name=none", "method.name=audio_mae", "method.decoder_dim=16",
+            "method.decoder_depth=1", "method.decoder_heads=2", "optim.name=adamw",
+            "optim.base_lr=0.001", "optim.warmup_epochs=0", f"train.max_steps={steps}",
+            "train.progress=false", "eval.knn_every_n_epochs=0",
+        ],
+    )  # fmt: skip
+    result = pretrain(cfg, run_dir=root / "mae-run")
     return result.run_dir, data

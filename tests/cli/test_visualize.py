@@ -79,3 +79,28 @@ def test_reconstructions_of_a_non_mae_method_are_one_line_errors(
         assert code == 2 and err.startswith("selfsup: error:") and "\n" not in err
         assert needs in err and "no-such-images" not in err
     assert main(["visualize", "attention", "--checkpoint", str(mae_run), "--data", "nope/"]) == 2
+
+
+def test_audio_mae_reconstructions_are_log_mel_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from audio_run_helpers import tiny_audio_mae_run, tiny_audio_run
+
+    run, data = tiny_audio_mae_run(tmp_path)
+    spec = f"{data}:digit@test"
+    assert main(["visualize", "reconstruction", "--checkpoint", str(run), "--data", spec,
+                 "--num", "3"]) == 0  # fmt: skip
+    with Image.open(run / "figures" / "reconstruction.png") as im:
+        width, height = im.size
+    assert 0.5 < height / width < 0.8  # 3 rows of 3 log-mel panels
+    # An image dataset for an audio method, and an audio run without a decoder: one line each.
+    capsys.readouterr()
+    assert (
+        main(["visualize", "reconstruction", "--checkpoint", str(run), "--data", "digits:test"])
+        == 2
+    )
+    simclr, _ = tiny_audio_run(tmp_path / "simclr", steps=1)
+    capsys.readouterr()
+    code = main(["visualize", "reconstruction", "--checkpoint", str(simclr), "--data", spec])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "audio_mae" in err

@@ -45,3 +45,16 @@ def test_audio_throughput_counts_seconds_of_audio() -> None:
     assert amount is not None
     batch = {"input": torch.zeros(2, 8000), "length": torch.tensor([8000, 4000])}
     assert amount(batch) == pytest.approx(1.5)
+
+
+def test_the_report_of_an_audio_mae_run_draws_its_reconstructions(tmp_path: Path) -> None:
+    from audio_run_helpers import tiny_audio_mae_run
+
+    run, _ = tiny_audio_mae_run(tmp_path)
+    html = make_report(run, max_items=40).read_text()
+    png = run / "figures" / "reconstruction.png"
+    assert png.read_bytes().startswith(PNG)
+    start = html.index('<section id="figures"')
+    section = html[start : html.index("</section>", start)]
+    assert "<figcaption>reconstruction</figcaption>" in section
+    assert "reconstruction figure skipped" not in html

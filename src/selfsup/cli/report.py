@@ -23,6 +23,8 @@ SAMPLE_PROMPT_TOKENS = 32
 SAMPLE_NEW_TOKENS = 200
 SAMPLE_TEMPERATURE = 0.8
 SAMPLE_SEED = 0
+# Audio-MAE's report figure: this many val clips (log-mel rows are taller than image rows).
+RECONSTRUCTED_CLIPS = 6
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -99,9 +101,11 @@ def run_extras(
 
 def reconstruction_figure(method: Any, val: Any, run_dir: Path) -> list[str]:
     """``RUN/figures/reconstruction.png`` for a method that draws one (MAE, colorization,
-    inpainting) from its val split, unless the run already has it; notes on failure."""
-    from selfsup.cli.visualize import pick_images
+    inpainting; Audio-MAE as log-mels) from its val split, unless the run already has it;
+    notes on failure."""
+    from selfsup.cli.visualize import is_audio_method, pick_clips, pick_images
     from selfsup.report.sections_features import first_line
+    from selfsup.visualize.audio_reconstruction import save_audio_reconstruction_grid
     from selfsup.visualize.reconstruction import check_reconstructs, save_reconstruction_grid
 
     out = run_dir / "figures" / "reconstruction.png"
@@ -112,7 +116,11 @@ def reconstruction_figure(method: Any, val: Any, run_dir: Path) -> list[str]:
     if out.exists():
         return []  # drawn before (e.g. by selfsup visualize with the user's own images)
     try:
-        save_reconstruction_grid(method, pick_images(val, 8, 0), out)
+        if is_audio_method(method):
+            clips = [it["input"] for it in pick_clips(val, RECONSTRUCTED_CLIPS, 0)]
+            save_audio_reconstruction_grid(method, clips, out)
+        else:
+            save_reconstruction_grid(method, pick_images(val, 8, 0), out)
     except (ConfigError, ValueError, RuntimeError, OSError) as e:
         return [f"reconstruction figure skipped: {first_line(e)}"]
     return []

@@ -80,6 +80,8 @@ def run_visualize(args: argparse.Namespace) -> int:
     if args.kind == "clips":
         return _draw_clips(method, args)
     check_method(method, args.kind)  # before any data is read
+    if args.kind == "reconstruction" and is_audio_method(method):
+        return _draw_audio_reconstruction(method, args)
     images = pick_images(
         image_dataset_from_spec(args.data, args.size, args.val_fraction), args.num, args.seed
     )
@@ -101,25 +103,70 @@ def run_visualize(args: argparse.Namespace) -> int:
     return 0
 
 
+def is_audio_method(method: object) -> bool:
+    """Whether ``method``'s encoder reads waveforms (it has a ``sample_rate``)."""
+    encoder = method.encoder()  # type: ignore[attr-defined]
+    return isinstance(getattr(encoder, "sample_rate", None), int)
+
+
+def pick_clips(dataset: Any, num: int, seed: int) -> list[dict[str, Any]]:
+    """``num`` audio items (``input``: a waveform ``[T]``) drawn without replacement by ``seed``."""
+    import torch
+
+    from selfsup.report.sections_audio import is_audio_item
+
+    if len(dataset) == 0:
+        raise ConfigError("the data has no clips")
+    gen = torch.Generator().manual_seed(seed)
+    items = [dataset[i] for i in torch.randperm(len(dataset), generator=gen)[:num].tolist()]
+    if not all(is_audio_item(it["input"]) for it in items):
+        raise ConfigError("this picture needs audio data (mono waveform items)")
+    return items
+
+
+def _audio_items(method: object, args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]:
+    """``--num`` clips of ``--data`` at the encoder's rate (drawn by ``--seed``), and the
+    dataset's class names (None without)."""
+    from selfsup.modalities import modality_of
+
+    if not is_audio_method(method):
+        raise ConfigError(f"visualize {args.kind} needs an audio checkpoint")
+    encoder = method.encoder()  # type: ignore[attr-defined]
+    data: Any = modality_of(encoder).eval_dataset(args.data, encoder, args.size, args.val_fraction)
+    return pick_clips(data, args.num, args.seed), getattr(data, "classes", None)
+
+
+def _draw_audio_reconstruction(method: object, args: argparse.Namespace) -> int:
+    """Audio-MAE: original | masked | reconstruction log-mels of ``--num`` clips of ``--data``."""
+    from selfsup.eval.tsne import class_name
+    from selfsup.visualize.audio_reconstruction import save_audio_reconstruction_grid
+
+    items, names = _audio_items(method, args)
+    out = Path(args.out) if args.out else default_out(args.checkpoint, args.kind)
+    titles = [class_name(int(it["label"]), names) for it in items]
+    try:
+        path = save_audio_reconstruction_grid(
+            method,  # type: ignore[arg-type]
+            [it["input"] for it in items],
+            out,
+            max_clips=args.num,
+            seed=args.seed,
+            titles=titles,
+        )
+    except ValueError as e:
+        raise ConfigError(str(e).splitlines()[0]) from None
+    print(f"{args.kind}: {path}")
+    return 0
+
+
 def _draw_clips(method: object, args: argparse.Namespace) -> int:
     """``--num`` clips of ``--data`` (drawn by ``--seed``) at the encoder's rate: waveform over
     log-mel, one column each."""
-    import torch
-
     from selfsup.files import temp_beside
-    from selfsup.modalities import modality_of
     from selfsup.report.sections_audio import clips_figure
 
-    encoder = method.encoder()  # type: ignore[attr-defined]
-    rate = getattr(encoder, "sample_rate", None)
-    if not isinstance(rate, int):
-        raise ConfigError("visualize clips needs an audio checkpoint")
-    data: Any = modality_of(encoder).eval_dataset(args.data, encoder, args.size, args.val_fraction)
-    if len(data) == 0:
-        raise ConfigError("the data has no clips")
-    gen = torch.Generator().manual_seed(args.seed)
-    items = [data[i] for i in torch.randperm(len(data), generator=gen)[: args.num].tolist()]
-    names = getattr(data, "classes", None)
+    items, names = _audio_items(method, args)
+    rate = method.encoder().sample_rate  # type: ignore[attr-defined]
     png = clips_figure(
         [it["input"] for it in items], [int(it["label"]) for it in items], rate, names
     )

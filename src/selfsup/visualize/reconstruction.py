@@ -1,5 +1,6 @@
 """Reconstruction grids, one image per row under titled columns: MAE (original | masked input |
-reconstruction), colorization and inpainting (see ``selfsup.visualize.pretext``)."""
+reconstruction), colorization and inpainting (see ``selfsup.visualize.pretext``); Audio-MAE's
+log-mel form is ``selfsup.visualize.audio_reconstruction``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from selfsup.methods.audio.audio_mae import AudioMAE
 from selfsup.methods.base import Method
 from selfsup.methods.masked.mae import MAE
 from selfsup.nn.masking import patchify, unpatchify
@@ -55,10 +57,10 @@ def reconstruction_panels(
 
 def check_reconstructs(method: Method) -> None:
     """ValueError unless ``method`` can draw reconstructions (checked before any data is read)."""
-    if not isinstance(method, MAE) and not draws_pretext(method):
+    if not isinstance(method, MAE | AudioMAE) and not draws_pretext(method):
         raise ValueError(
-            "reconstructions need an mae, colorization or inpainting method, "
-            f"got {type(method).__name__}"
+            "reconstructions need an mae, colorization or inpainting method (audio: "
+            f"audio_mae), got {type(method).__name__}"
         )
 
 
@@ -87,6 +89,8 @@ def save_reconstruction_grid(
     if max_images < 1:
         raise ValueError(f"max_images must be >= 1, got {max_images}")
     check_reconstructs(method)
+    if isinstance(method, AudioMAE):
+        raise ValueError("audio_mae reconstructions are drawn from clips, not images")
     if draws_pretext(method):
         device = next(method.parameters()).device
         gen = torch.Generator(device=device).manual_seed(seed)
