@@ -72,3 +72,38 @@ def test_visualize_draws_clips_into_the_runs_figures(audio_run: tuple[Path, Path
     args = ["visualize", "clips", "--checkpoint", str(run), "--data", f"{data}:speaker@test"]
     assert main([*args, "--num", "3"]) == 0
     assert (run / "figures" / "clips.png").read_bytes().startswith(b"\x89PNG")
+
+
+def longer_pool(root: Path) -> Path:
+    """Unlabelled-pool clips (digits 0-2 at their pitches) longer than any clip of the run's
+    folder, so the pool's padding width differs from the labelled set's."""
+    from data.audio_helpers import tone, write_audio
+
+    for digit in range(3):
+        for n in range(4):
+            write_audio(
+                root / f"{digit}_zed_{n}.wav", tone(0.6 + 0.05 * n, freq=300.0 + 100 * digit)
+            )
+    return root
+
+
+@pytest.mark.parametrize(
+    ("labeller", "pool"),
+    [("finetune", "rest-of-train"), ("finetune", "unlabeled"), ("linear", "unlabeled")],
+)
+def test_pseudolabel_refines_on_padded_clips(
+    audio_run: tuple[Path, Path], tmp_path: Path, labeller: str, pool: str
+) -> None:
+    run, data = audio_run
+    budget = ["--per-class", "3"] if pool == "rest-of-train" else []
+    if pool == "unlabeled":
+        budget = ["--unlabeled", f"{longer_pool(tmp_path / 'pool')}:digit"]
+    r = run_eval(run, "pseudolabel", *splits(data), *budget, "--pseudo-fraction", "0.5",
+                 "--epochs", "2", "--threads", "1", "--batch-size", "8",
+                 "--labeller", labeller)  # fmt: skip
+    assert r["labeller"] == labeller
+    labeled, pooled = (9, 21) if pool == "rest-of-train" else (30, 12)
+    assert r["labeled"] == labeled and r["pool"] == pooled
+    assert 0 < r["pseudo_labels"] <= pooled
+    assert 0.0 <= r["pseudo_label_accuracy"] <= 1.0  # the pool's own labels score them
+    assert r["gain"] == pytest.approx(r["refined_top1"] - r["baseline_top1"])

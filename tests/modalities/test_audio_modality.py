@@ -164,3 +164,15 @@ def test_embed_streams_clips_of_different_lengths(tmp_path: Path) -> None:
     clip = source.read(ids.index("0_ann_2.wav"))["input"]
     with torch.no_grad():
         assert torch.allclose(whole, encoder.forward_features(clip[None])[0], atol=1e-6)
+
+
+def test_same_width_pads_the_narrower_set_with_nan_only() -> None:
+    from selfsup.nn.audio_padding import pad_clips
+
+    narrow = pad_clips([torch.ones(3), torch.ones(5)])
+    wide = pad_clips([torch.ones(8)])
+    a, b = AUDIO.same_width(narrow, wide)
+    assert a.shape == (2, 8) and b is wide
+    assert clip_lengths(a).tolist() == [3, 5] and torch.isnan(a[:, 5:]).all()
+    torch.testing.assert_close(a[:, :5], narrow, equal_nan=True)
+    assert get_modality("image").same_width(narrow, wide) == (narrow, wide)

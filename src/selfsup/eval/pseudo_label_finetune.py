@@ -1,6 +1,7 @@
 """Pseudo-label refinement with a fine-tuned labeller: the encoder fine-tuned on the labelled
-images labels the unlabelled pool's most confident fraction, a fresh copy of the pretrained
-encoder is fine-tuned on real + pseudo labels, and both are scored on a held-out split.
+inputs (images, or NaN-padded audio clips) labels the unlabelled pool's most confident
+fraction, a fresh copy of the pretrained encoder is fine-tuned on real + pseudo labels, and
+both are scored on a held-out split.
 
 Early stopping of the second run validates on real labels only (pseudo labels go in
 ``finetune``'s ``extra`` set), so unverified labels never choose the epoch they are judged at.
@@ -14,6 +15,7 @@ from torch import nn
 from selfsup.eval.finetune import FinetuneConfig, Images, Preprocess, finetune_model
 from selfsup.eval.finetune_parts import torch_threads
 from selfsup.eval.pseudo_label import PseudoLabelResult, pseudo_label_accuracy, select_confident
+from selfsup.modalities import modality_of
 
 
 @torch.no_grad()
@@ -24,17 +26,20 @@ def predict_probs(
     device: str | torch.device = "cpu",
     batch_size: int = 256,
 ) -> torch.Tensor:
-    """Softmax class probabilities ``[N, C]`` (on CPU) of ``model`` in eval mode on raw uint8
-    ``images``, in batches of ``batch_size``."""
+    """Softmax class probabilities ``[N, C]`` (on CPU) of ``model`` in eval mode on raw
+    ``images`` (uint8 images or padded clips), in batches of ``batch_size``."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     was_training = model.training
     model.eval()
     dev = torch.device(device)
-    out = [
-        model(preprocess(images[b0 : b0 + batch_size].to(dev))).softmax(dim=1).cpu()
-        for b0 in range(0, len(images), batch_size)
-    ]
+    encoder = getattr(model, "encoder", None)
+    compact = modality_of(encoder).compact if isinstance(encoder, nn.Module) else None
+    out = []
+    for b0 in range(0, len(images), batch_size):
+        raw = images[b0 : b0 + batch_size].to(dev)
+        raw = compact(raw) if compact is not None else raw  # audio: drop all-padding columns
+        out.append(model(preprocess(raw)).softmax(dim=1).cpu())
     model.train(was_training)
     return torch.cat(out)
 
@@ -54,14 +59,18 @@ def pseudo_label_finetune(
     """Fine-tuned pseudo-labelling of the top ``fraction`` of ``pool`` by confidence (per
     predicted class when ``balanced``, see :func:`select_confident`).
 
-    ``labeled`` and ``heldout`` are ``(uint8 images, labels)``; ``pool`` is uint8 images, or
-    ``(images, labels)`` whose labels (``-1``: unknown) only measure the pseudo labels'
-    accuracy and never train. Both fine-tunes start from ``encoder`` (left untouched) with the
-    same ``config``; the baseline/refined accuracies are those of the best validation epoch.
+    ``labeled`` and ``heldout`` are ``(inputs, labels)`` (uint8 images, or NaN-padded clips
+    ``[N, T]``); ``pool`` is inputs, or ``(inputs, labels)`` whose labels (``-1``: unknown)
+    only measure the pseudo labels' accuracy and never train. Both fine-tunes start from
+    ``encoder`` (left untouched) with the same ``config``; the baseline/refined accuracies are
+    those of the best validation epoch.
     """
     pool_x, pool_y = pool if isinstance(pool, tuple) else (pool, None)
     if len(pool_x) == 0:
         raise ValueError("the unlabelled pool is empty")
+    # Audio sets are padded to their own longest clip: pad both to one width so they join.
+    labeled_x, pool_x = modality_of(encoder).same_width(labeled[0], pool_x)
+    labeled = (labeled_x, labeled[1])
     if pool_x.shape[1:] != labeled[0].shape[1:]:
         raise ValueError(
             f"pool images are {tuple(pool_x.shape[1:])}, labelled are {tuple(labeled[0].shape[1:])}"

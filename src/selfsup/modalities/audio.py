@@ -88,6 +88,11 @@ class AudioModality(Modality):
 
         return seconds
 
+    def same_width(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both sets NaN-padded to the wider one's width (padding never changes a clip)."""
+        width = max(a.shape[-1], b.shape[-1])
+        return pad_width(a, width), pad_width(b, width)
+
     def compact(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` cut after its longest clip: a slice of a set padded to its longest clip
         computes no all-padding columns."""
@@ -103,6 +108,12 @@ class AudioModality(Modality):
         lengths[0] = size  # one clip fills the batch, so its width is ``size``
         clips = [0.1 * torch.randn(int(n), generator=generator) for n in lengths]
         return pad_clips(clips, size)
+
+
+def pad_width(x: torch.Tensor, width: int) -> torch.Tensor:
+    """A padded batch ``[B, T]`` NaN-padded at the end to ``[B, width]`` (``width >= T``)."""
+    extra = width - x.shape[-1]
+    return torch.nn.functional.pad(x, (0, extra), value=float("nan")) if extra > 0 else x
 
 
 def _sample_rate(encoder: Backbone) -> int:

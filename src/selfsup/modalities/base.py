@@ -63,6 +63,11 @@ class Modality(ABC):
         """The random training view of a raw batch that fine-tuning fits on (before the
         method's deterministic ``eval_input``)."""
 
+    def same_width(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two stored batches made joinable along the batch axis (audio: the narrower padded
+        to the wider). Default: unchanged (images of different sizes stay an error)."""
+        return a, b
+
     def compact(self, x: torch.Tensor) -> torch.Tensor:
         """A slice of a stored batch without what only pads it (audio: trailing columns that
         are padding in every clip). Default: ``x`` unchanged."""

@@ -1,5 +1,6 @@
 """``selfsup eval pseudolabel``: pseudo-label refinement with a fine-tuned labeller (default, on
-images) or a linear probe (on cached frozen features); both report the held-out gain."""
+images or audio clips) or a linear probe (on cached frozen features); both report the held-out
+gain."""
 
 from __future__ import annotations
 
@@ -76,9 +77,11 @@ def _finetune(ctx: EvalContext) -> dict[str, Any]:
 
     a = ctx.args
     cfg = finetune_config(a)
-    train, test = load_images(ctx.dataset(a.train)), load_images(ctx.dataset(a.test))
+    # The encoder's modality batches the sets (audio: one NaN padding per set, not a stack).
+    train = load_images(ctx.dataset(a.train), collate_fn=ctx.collate)
+    test = load_images(ctx.dataset(a.test), collate_fn=ctx.collate)
     if a.unlabeled is not None:
-        labeled, pool = train, load_images(ctx.dataset(a.unlabeled))
+        labeled, pool = train, load_images(ctx.dataset(a.unlabeled), collate_fn=ctx.collate)
     else:
         keep, rest = split_labels(train[1], ctx)
         labeled = (train[0][keep], train[1][keep])
