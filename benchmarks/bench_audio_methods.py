@@ -12,7 +12,8 @@ baseline) and each backbone at random init (its preset's method, built with the 
 "audio s / CPU-s" is seconds of audio (crops as trained on) per CPU-second of training.
 
 Default methods: the registered audio methods with a preset (wav2vec 2.0, HuBERT, Audio-MAE,
-data2vec for speech), plus SimCLR and BYOL on the spectrogram ViT; ``--random-backbones`` adds random-init rows of backbones none of them trains.
+data2vec for speech), plus SimCLR and BYOL on the spectrogram ViT; ``--random-backbones``
+adds random-init rows of backbones none of them trains.
 Run directories must not exist yet: use a fresh ``--out-dir``.
 
     python benchmarks/bench_audio_methods.py --cpu-minutes 10 --jobs 2 --threads 1
