@@ -39,7 +39,7 @@ def continue_lr_schedule(
         lrs = [base * lr_factor(step) for base in scheduler.base_lrs]  # as LambdaLR computes it
         for group, lr in zip(scheduler.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
-        scheduler._last_lr = lrs  # type: ignore[attr-defined]
+        scheduler._last_lr = lrs
         if extended and trainer.is_global_zero:
             log.info(
                 "the run's length goes from %d to %d steps: the LR now follows the warmup + "
