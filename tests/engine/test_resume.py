@@ -1,4 +1,5 @@
-"""A run killed after step k and resumed gives the same losses as an uninterrupted run."""
+"""A run killed after step k, or halfway through writing a checkpoint, and resumed gives the
+same losses as an uninterrupted run; the half-written checkpoint never becomes latest."""
 
 from __future__ import annotations
 
