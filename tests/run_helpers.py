@@ -87,15 +87,30 @@ class StepRecorder(L.Callback):
 
 KILLER = textwrap.dedent(
     """
-    import os, sys
+    import os, signal, sys
     import lightning as L
+    import torch
     from selfsup.config.load import load_config
     from selfsup.engine.run import pretrain
 
+    step, during_write = int(sys.argv[3]), sys.argv[4] == "write"
+
     class Kill(L.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            if trainer.global_step == int(sys.argv[3]):
+            if trainer.global_step == step and not during_write:
                 os._exit(9)  # like a power cut: no clean-up, no final checkpoint
+
+    real_save = torch.save
+
+    def save_then_die(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        if isinstance(obj, dict) and obj.get("global_step") == step:
+            f.flush()
+            f.truncate(f.tell() // 2)  # half the bytes reached the disk
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if during_write:
+        torch.save = save_then_die  # the checkpoint IO writes through torch.save
 
     pretrain(load_config(sys.argv[1]), run_dir=sys.argv[2], extra_callbacks=[Kill()])
     """
@@ -103,13 +118,15 @@ KILLER = textwrap.dedent(
 
 
 def run_killed(
-    config_file: Path, run_dir: Path, kill_after: int
+    config_file: Path, run_dir: Path, kill_after: int, during_write: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """Pretrain ``config_file`` into ``run_dir`` in a child process that dies (exit code 9,
-    nothing cleaned up) when step ``kill_after`` is about to start."""
+    nothing cleaned up) when step ``kill_after`` is about to start; with ``during_write``, by
+    SIGKILL halfway through writing step ``kill_after``'s checkpoint instead."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    mode = "write" if during_write else "step"
     return subprocess.run(
-        [sys.executable, "-c", KILLER, str(config_file), str(run_dir), str(kill_after)],
+        [sys.executable, "-c", KILLER, str(config_file), str(run_dir), str(kill_after), mode],
         capture_output=True,
         text=True,
         env=env,

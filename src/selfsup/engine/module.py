@@ -12,6 +12,7 @@ import torch.distributed as dist
 
 from selfsup.config.schema import OptimConfig
 from selfsup.engine.curriculum import Curriculum
+from selfsup.engine.lr_resume import continue_lr_schedule
 from selfsup.engine.optim import build_optimizer
 from selfsup.engine.progress import ProgressClock, clock_now
 from selfsup.engine.self_paced import STATE_KEY as SELF_PACED_KEY
@@ -89,6 +90,8 @@ class SSLModule(L.LightningModule):
         self.exit_seconds = 0.0
         self.budget_stopped = False  # whether the time budget ended training
         self.dist_timeout_minutes = 30.0  # named when a collective times out
+        # The length in steps of the run a resume continues (None: a new run or unknown).
+        self.previous_total_steps: int | None = None
         self._last_step_end: float | None = None
         self._step_seconds: list[float] = []  # recent step-to-step times (``clock.now()``)
         # Progress at which warmup ends, the cosine spanning the rest. Step-based runs warm up
@@ -121,6 +124,7 @@ class SSLModule(L.LightningModule):
             **self.clock.state_dict(),
             "warmup_end": self.warmup_end,
             "nonfinite_skipped": self.nonfinite_skipped,
+            "total_steps": self.total_steps,
         }
         if self.self_paced is not None:
             checkpoint[SELF_PACED_KEY] = self.self_paced.state_dict()
@@ -129,6 +133,8 @@ class SSLModule(L.LightningModule):
         state = checkpoint.get(CLOCK_KEY, {})
         self.clock.load_state_dict(state)
         self.nonfinite_skipped = int(state.get("nonfinite_skipped", 0))
+        if "total_steps" in state:  # older checkpoints: the run's records tell (see run.py)
+            self.previous_total_steps = int(state["total_steps"])
         if self.self_paced is not None and SELF_PACED_KEY in checkpoint:
             self.self_paced.load_state_dict(checkpoint[SELF_PACED_KEY])
 
@@ -138,6 +144,12 @@ class SSLModule(L.LightningModule):
         self._last_step_end = self.clock.now()
         if self.exit_seconds:  # a command: leave it time to write records and exit
             self.clock.reserve("exit", self.exit_seconds)
+        if self.trainer.ckpt_path is not None:  # a resume, perhaps with a longer run
+            time_budgeted = self.clock.max_seconds is not None
+            continue_lr_schedule(
+                self.trainer, self.lr_factor, self.previous_total_steps, self.total_steps,
+                time_budgeted,
+            )  # fmt: skip
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         torch.manual_seed(step_seed(self.seed, self.global_step, self.global_rank))

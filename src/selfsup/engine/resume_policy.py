@@ -72,3 +72,12 @@ def warn_world_change(run_dir: Path, world: int, global_batch: int) -> None:
             old_batch,
             global_batch,
         )
+
+
+def recorded_total_steps(run_dir: Path) -> int | None:
+    """The run's length in steps as its ``run.json`` records it (None when unknown)."""
+    try:
+        total = json.loads((run_dir / "run.json").read_text()).get("total_steps")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return total if isinstance(total, int) else None

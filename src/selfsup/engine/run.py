@@ -36,7 +36,11 @@ from selfsup.engine.precision import resolve_precision
 from selfsup.engine.progress import clock_now
 from selfsup.engine.quiet import ensure_selfsup_lines, quiet_lightning
 from selfsup.engine.resume_point import remove_stale_temp_files, resume_checkpoint
-from selfsup.engine.resume_policy import check_resume_overrides, warn_world_change
+from selfsup.engine.resume_policy import (
+    check_resume_overrides,
+    recorded_total_steps,
+    warn_world_change,
+)
 from selfsup.engine.run_length import closing, finished, length, total_steps_of, warmup_steps
 from selfsup.engine.run_progress import RunProgress
 from selfsup.engine.runinfo import update_run_json, write_run_json
@@ -198,8 +202,10 @@ def _pretrain(
         "train_samples": length(train_set) or None,
         "resumed_from": str(ckpt_path) if ckpt_path else None,
     }
-    if ckpt_path is not None and trainer.is_global_zero:
-        warn_world_change(run_dir, world, global_batch)
+    if ckpt_path is not None:
+        module.previous_total_steps = recorded_total_steps(run_dir)  # before records change
+        if trainer.is_global_zero:
+            warn_world_change(run_dir, world, global_batch)
     write = RunRecords(cfg, run_dir, records)
     if ckpt_path is None:
         write.now(trainer)

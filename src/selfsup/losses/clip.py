@@ -49,6 +49,10 @@ class ClipLoss(nn.Module):
         a = F.normalize(z_a, dim=1)  # [N, D]
         b = F.normalize(z_b, dim=1)  # [N, D]
         ranks = world_size() if self.gather else 1
+        if a.shape[0] * ranks < 2:  # one pair: a loss of 0 that trains nothing
+            raise ValueError(
+                "ClipLoss needs at least 2 pairs in the global batch to have negatives, got 1"
+            )
         all_a = gather_ranks(a) if ranks > 1 else a  # [N * ranks, D]
         all_b = gather_ranks(b) if ranks > 1 else b
         offset = a.shape[0] * rank() if ranks > 1 else 0

@@ -45,6 +45,11 @@ class InfoNCELoss(nn.Module):
             target = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)  # column 0
             return F.cross_entropy(logits, target)
         ranks = world_size() if self.gather else 1
+        if q.shape[0] * ranks < 2:  # the key alone: a loss of 0 that trains nothing
+            raise ValueError(
+                "InfoNCELoss without a queue needs at least 2 samples in the global batch to "
+                "have negatives, got 1"
+            )
         keys = gather_ranks(k) if ranks > 1 else k  # [N * ranks, D]
         logits = q @ keys.T / self.temperature  # [N, N * ranks]
         offset = q.shape[0] * rank() if ranks > 1 else 0
