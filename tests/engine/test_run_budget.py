@@ -137,6 +137,6 @@ def test_the_command_ends_within_its_time_budget(tmp_path: Path) -> None:
     # online kNN and the last checkpoint all fit in the budget.
     in_all = 60 * int(closing[1]) + int(closing[2])
     assert in_all <= budget + 1.0, done.stderr[-2000:]  # the line rounds to whole seconds
-    # Interpreter start and exit lie outside that clock and, on a loaded machine, can take many
-    # seconds; a run that ignored its budget would go on for its 1,000 epochs.
-    assert wall <= 3 * budget, (wall, done.stderr[-2000:])
+    # Only the interpreter's start and the exit lie outside that clock (the command skips the
+    # interpreter's teardown): the wall time stays within the budget plus 10%.
+    assert wall <= 1.1 * budget + 2.0, (wall, done.stderr[-2000:])

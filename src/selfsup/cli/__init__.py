@@ -8,10 +8,16 @@ command is one module plus its name in ``COMMAND_MODULES``.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import importlib
+import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 from selfsup.cli.command import Command
 from selfsup.cli.logs import configure_logging
@@ -70,7 +76,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; config problems print one line and exit with code 2, a run that had to
-    stop prints one line and exits with code 1."""
+    stop prints one line and exits with code 1. Called as the command (``argv`` None), the
+    process ends as soon as the command's work is written (see :func:`_end_process`)."""
+    code = _run(argv)
+    if argv is None:
+        _end_process(code)
+    return code
+
+
+def _end_process(code: int) -> NoReturn:
+    """Exit without the interpreter's teardown, once everything is written.
+
+    Tearing down torch, Lightning and their extensions module by module takes seconds after the
+    work is done (tens of seconds on a loaded machine), outside any ``train.max_minutes`` budget.
+    What teardown would still do that matters is done here first: non-daemon threads finish,
+    exit handlers run (loggers, worker processes), logs and streams are flushed."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # e.g. a reader that closed the pipe
+            stream.flush()
+    os._exit(code)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     args.started_at = LAUNCHED_AT if argv is None else time.monotonic()
     configure_logging(args.verbose)
