@@ -174,13 +174,25 @@ def retrieval_sides(
     return RetrievalSides(a, b, ids_a, ids_b, rows_a, rows_b)
 
 
-def chance_retrieval(gallery: int, queries: int, ks: Sequence[int] = KS) -> DirectionResult:
-    """What ranking a gallery of ``gallery`` items at random scores, for queries with one
-    match each: R@k = k / gallery, median rank (gallery + 1) / 2."""
-    if gallery < 1:
-        raise ValueError("an empty gallery has no chance level")
-    recall = {k: min(k, gallery) / gallery for k in ks}
-    return DirectionResult(recall, (gallery + 1) / 2, queries)
+def chance_retrieval(
+    query_ids: torch.Tensor, gallery_ids: torch.Tensor, ks: Sequence[int] = KS
+) -> DirectionResult:
+    """What ranking the gallery at random scores, for the queries that have a match: a query
+    with ``m`` matches among ``G`` items finds one in its top k with probability
+    ``1 - C(G-m, k) / C(G, k)``, and its best match's expected rank is ``(G + 1) / (m + 1)``
+    (the "median rank" here is the median of those expectations)."""
+    gallery = len(gallery_ids)
+    counts = (query_ids[:, None] == gallery_ids[None, :]).sum(dim=1)
+    counts = counts[counts > 0].double()
+    if counts.numel() == 0:
+        raise ValueError("no query has a match in the other side")
+    recall = {}
+    for k in ks:
+        steps = torch.arange(min(k, gallery), dtype=torch.float64)  # C(G-m,k)/C(G,k) as a product
+        miss = ((gallery - counts[:, None] - steps) / (gallery - steps)).clamp(min=0).prod(dim=1)
+        recall[k] = float((1 - miss).mean())
+    median = float(((gallery + 1) / (counts + 1)).median())
+    return DirectionResult(recall, median, int(counts.numel()))
 
 
 def crossmodal_report(
