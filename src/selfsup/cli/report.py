@@ -210,7 +210,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 COMMAND = Command(
     "report",
-    "write an HTML report (curves, t-SNE, neighbours, a language model's sample) of a run",
+    "write an HTML report (curves, t-SNE, neighbours, cross-modal matches, a language "
+    "model's sample) of a run",
     add_arguments,
     run_report,
 )
