@@ -23,6 +23,10 @@ SAMPLE_PROMPT_TOKENS = 32
 SAMPLE_NEW_TOKENS = 200
 SAMPLE_TEMPERATURE = 0.8
 SAMPLE_SEED = 0
+# A two-tower run's cross-modal section: this many queries of each side, each with its top
+# matches of the other.
+CROSSMODAL_QUERIES = 4
+CROSSMODAL_MATCHES = 5
 # Audio-MAE's report figure: this many val clips (log-mel rows are taller than image rows).
 RECONSTRUCTED_CLIPS = 6
 
@@ -77,6 +81,8 @@ def run_extras(
         notes += reconstruction_figure(method, val, Path(run_dir))
     if not features:
         return None, sample, notes
+    if hasattr(method, "embed_pair") and cfg.data.source == "pairs":  # two towers (CLIP)
+        return crossmodal_pictures(method, cfg, ckpt.name, max_items), sample, notes
     if val is None:
         note = "the config has no data.val_split: t-SNE and neighbours skipped"
         return FeaturePictures(notes=[note]), sample, notes
@@ -97,6 +103,39 @@ def run_extras(
         sample_rate=getattr(encoder, "sample_rate", None),  # audio: clips and spectrograms
     )
     return pics, sample, notes
+
+
+def crossmodal_pictures(
+    method: Any, cfg: Any, checkpoint: str, max_items: int = 1000
+) -> FeaturePictures:
+    """A two-tower run's cross-modal matches on its val split, read as ``selfsup eval
+    crossmodal`` reads it (t-SNE and same-modality neighbours are not drawn for pairs)."""
+    from selfsup.cli.eval.crossmodal import run_pairs
+    from selfsup.report.crossmodal_matches import crossmodal_matches
+    from selfsup.report.sections_features import FeaturePictures, first_line
+
+    pics = FeaturePictures(checkpoint=checkpoint)
+    pics.notes.append("t-SNE and neighbours are not drawn for paired data: see cross-modal matches")
+    if not cfg.data.val_split:
+        pics.notes.append("the config has no data.val_split: cross-modal matches skipped")
+        return pics
+    towers = (method.backbone, method.tower_b)
+    try:
+        data = run_pairs(method, cfg, cfg.data.val_split)
+        pics.crossmodal = crossmodal_matches(
+            method.embed_pair,
+            data,
+            queries=CROSSMODAL_QUERIES,
+            k=CROSSMODAL_MATCHES,
+            max_pairs=max_items,
+            sample_rates=(
+                getattr(towers[0], "sample_rate", None),
+                getattr(towers[1], "sample_rate", None),
+            ),
+        )
+    except (ConfigError, ValueError, OSError, RuntimeError, KeyError) as e:
+        pics.notes.append(f"cross-modal matches skipped: {first_line(e)}")
+    return pics
 
 
 def reconstruction_figure(method: Any, val: Any, run_dir: Path) -> list[str]:
@@ -171,7 +210,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 COMMAND = Command(
     "report",
-    "write an HTML report (curves, t-SNE, neighbours, a language model's sample) of a run",
+    "write an HTML report (curves, t-SNE, neighbours, cross-modal matches, a language "
+    "model's sample) of a run",
     add_arguments,
     run_report,
 )

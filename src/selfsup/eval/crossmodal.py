@@ -12,7 +12,7 @@ embedding (a prompt's, or the mean of class exemplars from the other side) is mo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -143,6 +143,58 @@ def text_ids(texts: Sequence[str]) -> tuple[torch.Tensor, list[int]]:
     return ids, first
 
 
+@dataclasses.dataclass(frozen=True)
+class RetrievalSides:
+    """Both sides' embeddings as retrieval ranks them, with each row's match ``ids`` and the
+    pair (dataset row) it came from: ``rows_a`` / ``rows_b``."""
+
+    a: torch.Tensor
+    b: torch.Tensor
+    ids_a: torch.Tensor
+    ids_b: torch.Tensor
+    rows_a: torch.Tensor
+    rows_b: torch.Tensor
+
+
+def retrieval_sides(
+    emb_a: torch.Tensor, emb_b: torch.Tensor, texts: Mapping[str, Sequence[str]]
+) -> RetrievalSides:
+    """Pair ``i``'s embeddings on both sides match each other; with one text side (``texts``:
+    side name -> each pair's string) that side keeps one row per distinct sentence, and every
+    pair of a sentence (several recordings or images of it) shares the sentence's id."""
+    ids_a = ids_b = rows_a = rows_b = torch.arange(len(emb_a))
+    a, b = emb_a, emb_b
+    for side, strings in texts.items() if len(texts) == 1 else ():
+        ids, first = text_ids(strings)
+        ids_a, ids_b, keep = ids, ids, torch.as_tensor(first, dtype=torch.int64)
+        if side == "a":
+            a, ids_a, rows_a = a[keep], ids[keep], keep
+        else:
+            b, ids_b, rows_b = b[keep], ids[keep], keep
+    return RetrievalSides(a, b, ids_a, ids_b, rows_a, rows_b)
+
+
+def chance_retrieval(
+    query_ids: torch.Tensor, gallery_ids: torch.Tensor, ks: Sequence[int] = KS
+) -> DirectionResult:
+    """What ranking the gallery at random scores, for the queries that have a match: a query
+    with ``m`` matches among ``G`` items finds one in its top k with probability
+    ``1 - C(G-m, k) / C(G, k)``, and its best match's expected rank is ``(G + 1) / (m + 1)``
+    (the "median rank" here is the median of those expectations)."""
+    gallery = len(gallery_ids)
+    counts = (query_ids[:, None] == gallery_ids[None, :]).sum(dim=1)
+    counts = counts[counts > 0].double()
+    if counts.numel() == 0:
+        raise ValueError("no query has a match in the other side")
+    recall = {}
+    for k in ks:
+        steps = torch.arange(min(k, gallery), dtype=torch.float64)  # C(G-m,k)/C(G,k) as a product
+        miss = ((gallery - counts[:, None] - steps) / (gallery - steps)).clamp(min=0).prod(dim=1)
+        recall[k] = float((1 - miss).mean())
+    median = float(((gallery + 1) / (counts + 1)).median())
+    return DirectionResult(recall, median, int(counts.numel()))
+
+
 def crossmodal_report(
     encode: PairEncode,
     encode_b: Callable[[torch.Tensor], torch.Tensor],
@@ -163,17 +215,8 @@ def crossmodal_report(
 
     collate = PairCollate(data.sides)
     emb_a, emb_b = embed_pairs(encode, data, collate, batch_size, device)
-    a, b = emb_a.features, emb_b.features
-    ids_a = ids_b = torch.arange(len(a))
-    # One text side: several recordings (images) of one sentence share the sentence's id.
-    for side, texts in data.texts.items() if len(data.texts) == 1 else ():
-        ids, first = text_ids(texts)
-        ids_a, ids_b = ids, ids
-        if side == "a":
-            a, ids_a = a[first], ids[first]
-        else:
-            b, ids_b = b[first], ids[first]
-    result: dict[str, Any] = cross_modal_retrieval(a, b, ids_a, ids_b).as_dict(data.sides)
+    g = retrieval_sides(emb_a.features, emb_b.features, data.texts)
+    result: dict[str, Any] = cross_modal_retrieval(g.a, g.b, g.ids_a, g.ids_b).as_dict(data.sides)
     result["pairs"] = len(data)
     labels = emb_a.labels
     if zero_shot == "off" or not data.classes or not (labels >= 0).any():

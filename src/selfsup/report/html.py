@@ -12,6 +12,7 @@ from typing import Any
 
 from selfsup.registry import ConfigError
 from selfsup.report.plots import Series, line_plot
+from selfsup.report.sections_crossmodal import crossmodal_section
 from selfsup.report.sections_data import RunData, load_run
 from selfsup.report.sections_features import FeaturePictures
 from selfsup.report.sections_text import TextSample
@@ -82,6 +83,7 @@ def render_report(
         )
         if pics.clips is not None:  # audio runs
             parts.append(_image_section("clips", "Validation clips and log-mels", pics.clips))
+        parts.append(crossmodal_section(pics.crossmodal, pics.checkpoint))
     parts += [_evals(run), _figures(run), _notes(run)]
     title = html.escape(f"selfsup report — {run.run_dir.name}")
     body = "\n".join(p for p in parts if p)

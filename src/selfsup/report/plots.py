@@ -98,7 +98,7 @@ def neighbour_grid(
                 ax.axis("off")
                 continue
             img, lab, sim = cells[c]
-            ax.imshow(_as_image(img), cmap="gray", interpolation="nearest")
+            ax.imshow(image_array(img), cmap="gray", interpolation="nearest")
             if sim is None:
                 ax.set_title(
                     f"query · {class_name(lab, class_names)}", fontsize=8, fontweight="bold"
@@ -114,7 +114,7 @@ def neighbour_grid(
     return to_png(fig)
 
 
-def _as_image(x: torch.Tensor) -> np.ndarray:
+def image_array(x: torch.Tensor) -> np.ndarray:
     """``[C, H, W]`` uint8 or float tensor as an ``[H, W(, 3)]`` array for imshow."""
     a = x.detach().cpu()
     if a.ndim == 3 and a.shape[0] in (1, 3):

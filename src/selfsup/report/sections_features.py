@@ -21,6 +21,7 @@ from torch.utils.data import Subset, default_collate
 from selfsup.eval.features import extract_features
 from selfsup.eval.knn import knn_neighbors
 from selfsup.eval.tsne import compute_tsne, save_tsne_plot, tsne_subsample
+from selfsup.report.crossmodal_matches import CrossModalMatches
 from selfsup.report.plots import neighbour_grid
 from selfsup.report.sections_audio import clips_figure, is_audio_item, neighbour_spectrograms
 
@@ -32,6 +33,7 @@ class FeaturePictures:
     tsne: bytes | None = None
     neighbours: bytes | None = None
     clips: bytes | None = None  # audio runs: a few validation clips, waveform + log-mel
+    crossmodal: CrossModalMatches | None = None  # two-tower runs: queries and their matches
     checkpoint: str | None = None
     notes: list[str] = field(default_factory=list)
 

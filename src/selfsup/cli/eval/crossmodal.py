@@ -12,35 +12,20 @@ from selfsup.registry import ConfigError
 
 if TYPE_CHECKING:
     from selfsup.cli.eval.context import EvalContext
+    from selfsup.data.pairs import PairDataset
 
 
 def run(ctx: EvalContext) -> dict[str, Any]:
     """Embed every pair of the split with both towers, rank both ways, classify."""
-    from selfsup.data.pairs import load_pairs
     from selfsup.eval.crossmodal import crossmodal_report
 
     a, cfg = ctx.args, ctx.cfg
-    method: Any = ctx.method  # a two-tower method: checked below by what it offers
-    if cfg.data.source != "pairs" or not hasattr(method, "embed_pair"):
-        raise ConfigError(
-            f"eval crossmodal needs a two-tower run trained on data.source: pairs "
-            f"(this one is {cfg.method.name} on {cfg.data.source})"
-        )
-    args = dict(cfg.data.args)
-    if a.data is not None:
-        args["path"] = a.data
+    method: Any = ctx.method  # a two-tower method: checked by run_pairs
     split = a.split or cfg.data.val_split
-    tokenizer = getattr(method.tower_b, "tokenizer", None) or getattr(
-        method.encoder(), "tokenizer", None
-    )
-    keys = ("label_column", "split_column", "val_fraction")
-    kw = {k: args[k] for k in keys if k in args}
-    data = load_pairs(args["path"], args["a"], args["b"], split, tokenizer=tokenizer, **kw)
+    data = run_pairs(method, cfg, split, a.data)
     exemplars = None
     if a.zero_shot == "exemplars" or (a.zero_shot == "auto" and data.sides[1] != "text"):
-        exemplars = load_pairs(
-            args["path"], args["a"], args["b"], "train", tokenizer=tokenizer, **kw
-        )
+        exemplars = run_pairs(method, cfg, "train", a.data)
     result = crossmodal_report(
         method.embed_pair,
         method.embed_b,
@@ -52,6 +37,27 @@ def run(ctx: EvalContext) -> dict[str, Any]:
         device=a.device,
     )
     return {**result, "split": split}
+
+
+def run_pairs(method: Any, cfg: Any, split: str, path: str | None = None) -> PairDataset:
+    """A split of a two-tower run's pairs manifest (or of ``path``, another manifest with its
+    columns), text sides read with the trained text tower's tokenizer."""
+    from selfsup.data.pairs import load_pairs
+
+    if cfg.data.source != "pairs" or not hasattr(method, "embed_pair"):
+        raise ConfigError(
+            f"eval crossmodal needs a two-tower run trained on data.source: pairs "
+            f"(this one is {cfg.method.name} on {cfg.data.source})"
+        )
+    args = dict(cfg.data.args)
+    if path is not None:
+        args["path"] = path
+    tokenizer = getattr(method.tower_b, "tokenizer", None) or getattr(
+        method.encoder(), "tokenizer", None
+    )
+    keys = ("label_column", "split_column", "val_fraction")
+    kw = {k: args[k] for k in keys if k in args}
+    return load_pairs(args["path"], args["a"], args["b"], split, tokenizer=tokenizer, **kw)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
