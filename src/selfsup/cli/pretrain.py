@@ -11,7 +11,9 @@ from selfsup.cli.command import Command
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The command's arguments."""
     p.add_argument("config", help="YAML preset, e.g. configs/simclr-cifar10.yaml")
-    p.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    p.add_argument(
+        "overrides", nargs="*", help="section.key=value overrides (nested: data.b.max_len=16)"
+    )
     p.add_argument("--run-dir", default=None, help="write here instead of train.output_dir/<name>")
 
 

@@ -66,18 +66,21 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``section.key=value`` overrides; values are parsed as YAML (``1e-3``, ``[1, 2]``)."""
+    """Apply ``section.key=value`` overrides; values are parsed as YAML (``1e-3``, ``[1, 2]``).
+    Deeper keys set one entry of a nested mapping (``data.b.max_len=16``,
+    ``method.tower_b.dim=32``), keeping its other entries; ``raw`` is left as read."""
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override '{item}' must look like section.key=value")
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
-        if len(parts) != 2 or not all(parts):
+        if len(parts) < 2 or not all(parts):
             raise ConfigError(
-                f"override key '{key}' must look like section.key (e.g. train.max_epochs)"
+                f"override key '{key}' must look like section.key (e.g. train.max_epochs) "
+                "or section.key.sub (e.g. data.b.max_len)"
             )
-        section, name = parts
+        section = parts[0]
         if section not in SECTIONS:
             raise ConfigError(f"unknown section '{section}'{closest(section, SECTIONS)}")
         try:
@@ -87,8 +90,26 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         target = out.setdefault(section, {})
         if not isinstance(target, dict):
             raise ConfigError(f"section '{section}' must be a mapping")
-        target[name] = value
+        _nested(target, parts, key.strip())[parts[-1]] = value
     return out
+
+
+def _nested(section: dict[str, Any], parts: list[str], key: str) -> dict[str, Any]:
+    """The mapping that ``parts[-1]`` of override ``key`` goes into, copied on the way down
+    (the preset's own mappings stay as read); a missing level becomes an empty mapping."""
+    target = section
+    for depth, name in enumerate(parts[1:-1], start=2):
+        child = target.get(name)
+        if child is None:
+            child = {}
+        elif not isinstance(child, dict):
+            where = ".".join(parts[:depth])
+            raise ConfigError(
+                f"override '{key}': {where} is {child!r}, not a mapping; set it whole ({where}=...)"
+            )
+        target[name] = child = dict(child)
+        target = child
+    return target
 
 
 def build_config(raw: dict[str, Any]) -> RunConfig:

@@ -63,7 +63,8 @@ def parse_side(name: str, value: Mapping[str, Any]) -> SideSpec:
     for key in value:
         if key not in allowed:
             hint = closest(str(key), allowed)
-            raise ConfigError(f"unknown key {where}.{key} for a {modality} side{hint}")
+            article = "a" if modality == "text" else "an"
+            raise ConfigError(f"unknown key {where}.{key} for {article} {modality} side{hint}")
     if not isinstance(value.get("column"), str) or not value["column"]:
         raise ConfigError(f"{where}.column must name a manifest column")
     spec = SideSpec(**dict(value))
