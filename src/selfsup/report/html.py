@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import math
 from collections.abc import Sequence
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from selfsup.registry import ConfigError
-from selfsup.report.plots import Series, line_plot
+from selfsup.report.plots import Series, line_plot, png_tag
 from selfsup.report.sections_crossmodal import crossmodal_section
 from selfsup.report.sections_data import RunData, load_run
 from selfsup.report.sections_features import FeaturePictures
@@ -91,12 +90,6 @@ def render_report(
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{_CSS}</style></head><body>{body}</main></body></html>"
     )
-
-
-def png_tag(png: bytes, alt: str) -> str:
-    """An ``<img>`` with the PNG embedded as a data URI."""
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _section(key: str, title: str, inner: str, cls: str = "") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 from collections.abc import Sequence
 
@@ -125,3 +127,10 @@ def image_array(x: torch.Tensor) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     return np.clip(arr, 0.0, 1.0)
+
+
+def png_tag(png: bytes, alt: str, css_class: str | None = None) -> str:
+    """An ``<img>`` with the PNG embedded as a data URI."""
+    data = base64.b64encode(png).decode("ascii")
+    cls = f' class="{css_class}"' if css_class else ""
+    return f'<img{cls} alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'

@@ -5,7 +5,6 @@ of them stays quick to make and small to embed."""
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from selfsup.report.plots import image_array
+from selfsup.report.plots import image_array, png_tag
 from selfsup.report.sections_audio import log_mel_db
 
 IMAGE_PX = 48  # the long side of an image thumbnail
@@ -37,9 +36,9 @@ def item_html(
     if modality == "audio":
         if sample_rate is None:
             raise ValueError("drawing a clip needs its sample rate")
-        return _img(spectrogram_png(x, sample_rate), "log-mel spectrogram")
+        return png_tag(spectrogram_png(x, sample_rate), "log-mel spectrogram", "thumb")
     if modality == "image":
-        return _img(image_png(x), "image")
+        return png_tag(image_png(x), "image", "thumb")
     raise ValueError(f"no thumbnail for {modality} items")
 
 
@@ -65,8 +64,3 @@ def _png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img class="thumb" alt="{alt}" src="data:image/png;base64,{data}">'
