@@ -50,3 +50,11 @@ def test_rejects_mismatched_shapes() -> None:
         MAELoss()(torch.zeros(1, 4, 3), torch.zeros(1, 4, 3), torch.zeros(1, 4))
     with pytest.raises(ValueError, match="pred and patches"):
         MAELoss()(torch.zeros(1, 4, 3), torch.zeros(1, 5, 3), torch.zeros(1, 4, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("norm_pix", [True, False])
+def test_to_pixels_inverts_the_target(norm_pix: bool) -> None:
+    patches = torch.randn(2, 5, 12) * 3 + 1
+    loss = MAELoss(norm_pix=norm_pix)
+    back = loss.to_pixels(loss.target(patches), patches)
+    torch.testing.assert_close(back, patches, atol=1e-4, rtol=1e-4)

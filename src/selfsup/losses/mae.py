@@ -30,6 +30,16 @@ class MAELoss(nn.Module):
         var = patches.var(dim=-1, keepdim=True, unbiased=False)
         return (patches - mean) / (var + self.eps).sqrt()
 
+    def to_pixels(self, pred: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        """Predictions ``[B, N, P]`` in pixel (input) values: with ``norm_pix``, each patch's
+        prediction un-standardised by that patch's own mean and std, as the MAE figures draw
+        them (the inverse of :meth:`target`)."""
+        if not self.norm_pix:
+            return pred
+        mean = patches.mean(dim=-1, keepdim=True)
+        var = patches.var(dim=-1, keepdim=True, unbiased=False)
+        return pred * (var + self.eps).sqrt() + mean
+
     def forward(
         self,
         pred: torch.Tensor,

@@ -62,10 +62,7 @@ def audio_reconstruction_panels(
     finally:
         mae.train(was_training)
     patches, pred = out.patches.float(), out.pred.float()
-    if mae.criterion.norm_pix:
-        mean = patches.mean(-1, keepdim=True)
-        std = (patches.var(-1, keepdim=True, unbiased=False) + mae.criterion.eps).sqrt()
-        pred = pred * std + mean
+    pred = mae.criterion.to_pixels(pred, patches)
     m = out.mask[..., None]
     p, (n_f, n_t) = mae.vit.patch_size, out.grid
     hidden = torch.where(m, torch.full_like(patches, torch.nan), patches)

@@ -43,10 +43,7 @@ def reconstruction_panels(
     p = method.vit.patch_size
     h, w = x.shape[2] // p, x.shape[3] // p
     patches = patchify(x, p)
-    if method.criterion.norm_pix:
-        mean = patches.mean(-1, keepdim=True)
-        std = (patches.var(-1, keepdim=True, unbiased=False) + method.criterion.eps).sqrt()
-        pred = pred * std + mean
+    pred = method.criterion.to_pixels(pred, patches)
     m = mask.unsqueeze(-1)
     masked = unpatchify(torch.where(m, torch.full_like(patches, torch.nan), patches), p, h, w)
     recon = unpatchify(torch.where(m, pred, patches), p, h, w)
