@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torchvision.transforms.v2 import functional as TF
 
 from selfsup.augment import ImageViews, ViewParams, ViewSpec
-from selfsup.augment.geometry import crop_resize, gaussian_blur
+from selfsup.augment.geometry import crop_resize, gaussian_blur, rotate
 
 MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
 
@@ -93,3 +95,26 @@ def test_blur_matches_torchvision_gaussian_blur_per_sample_sigma() -> None:
 def test_blur_kernel_too_large_for_view_is_an_error() -> None:
     with pytest.raises(ValueError, match="too large"):
         gaussian_blur(torch.zeros(1, 3, 4, 4), torch.ones(1), 9)
+
+
+def test_rotation_matches_torchvision_rotate_per_sample() -> None:
+    x = images(4, 16, 16).float() / 255
+    angles = torch.tensor([0.0, 90.0, -30.0, 12.5])
+    out = rotate(x, angles)
+    for i, a in enumerate(angles.tolist()):
+        ref = TF.rotate(x[i], a, interpolation=TF.InterpolationMode.BILINEAR)
+        torch.testing.assert_close(out[i], ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out[1], torch.rot90(x[1], 1, dims=(1, 2)), atol=1e-5, rtol=0)
+
+
+def test_view_with_rotation_is_the_rotated_unrotated_view() -> None:
+    x = images(3, 12, 12)
+    spec = ViewSpec(12, scale=(0.5, 1.0), flip_p=0.5, jitter_p=0.0, gray_p=0.0, rotate_degrees=45)
+    views = ImageViews([spec], MEAN, STD)
+    params = views.sample_params(3, 12, 12, "cpu", torch.Generator().manual_seed(0))
+    (turned,) = views.render(x, params)
+    assert params[0].angle is not None
+    (upright,) = views.render(x, [dataclasses.replace(params[0], angle=None)])
+    mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+    expected = (rotate(upright * std + mean, params[0].angle) - mean) / std
+    torch.testing.assert_close(turned, expected, atol=1e-5, rtol=0)

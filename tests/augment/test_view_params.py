@@ -98,6 +98,17 @@ def test_same_seed_same_params_different_seed_different() -> None:
     assert not torch.equal(a.box, c.box)
 
 
+def test_rotation_angles_uniform_within_range_and_other_draws_unchanged() -> None:
+    plain, turned = draw(ViewSpec(32), seed=3), draw(ViewSpec(32, rotate_degrees=15.0), seed=3)
+    assert plain.angle is None and turned.angle is not None
+    assert turned.angle.abs().max() <= 15.0
+    assert (
+        abs(turned.angle.mean().item()) < 0.2 and abs(turned.angle.std().item() - 15 / 3**0.5) < 0.2
+    )
+    # The turn is drawn after everything else: a spec's crops and colours keep their stream.
+    assert torch.equal(plain.box, turned.box) and torch.equal(plain.hue, turned.hue)
+
+
 def test_kernel_size_is_about_ten_percent_and_odd() -> None:
     assert ViewSpec(224).kernel_size == 23
     assert ViewSpec(96).kernel_size == 9
@@ -118,6 +129,8 @@ def test_kernel_size_is_about_ten_percent_and_odd() -> None:
         ({"blur_sigma": (0.0, 1.0)}, "blur_sigma"),
         ({"blur_kernel": 4}, "blur_kernel"),
         ({"hue_space": "lab"}, "hue_space"),
+        ({"rotate_degrees": 200.0}, "rotate_degrees"),
+        ({"rotate_degrees": -5.0}, "rotate_degrees"),
     ],
 )
 def test_bad_spec_values_raise_one_line_errors(kwargs: dict, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Crop + resize + flip, and Gaussian blur, as per-sample separable linear maps.
+"""Crop + resize + flip, and Gaussian blur, as per-sample separable linear maps; rotation.
 
 Each is a pair of matrices per sample (rows ``[B, out, H]`` and columns ``[B, out, W]``)
 applied with two batched matmuls. For the small images of SSL pretraining this is faster than
@@ -8,7 +8,10 @@ when shrinking) and ``gaussian_blur`` (reflect padding) exactly, in one code pat
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 
 
 def resize_weights(
@@ -92,3 +95,19 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, kernel_size: int) -> tor
     """Blur each square image with its own ``sigma`` (0 leaves it unchanged)."""
     weights = gaussian_weights(sigma, x.shape[-1], kernel_size)
     return apply_separable(x, weights, weights)
+
+
+def rotate(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Turn each image of ``x`` by its own angle (degrees, counter-clockwise) about its centre.
+
+    Bilinear, with pixels from outside the image set to 0, as torchvision's ``rotate``. Not a
+    separable map, so it is one ``grid_sample`` on the (small) view rather than on the source.
+    """
+    rad = degrees.to(x.device, torch.float32) * (math.pi / 180.0)
+    cos, sin = torch.cos(rad), torch.sin(rad)
+    theta = torch.zeros(x.shape[0], 2, 3, device=x.device)
+    # affine_grid maps output to input coordinates: the inverse turn, x right and y down.
+    theta[:, 0, 0], theta[:, 0, 1] = cos, -sin
+    theta[:, 1, 0], theta[:, 1, 1] = sin, cos
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

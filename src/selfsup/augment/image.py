@@ -66,6 +66,7 @@ def simclr(
     flip_p: float = 0.5,
     mean: tuple[float, float, float] = CIFAR_MEAN,
     std: tuple[float, float, float] = CIFAR_STD,
+    rotate_degrees: float = 0.0,
 ) -> ImageViews:
     """SimCLR's two identically distributed views (Chen et al. 2020, appendix A).
 
@@ -73,9 +74,11 @@ def simclr(
     strength s (brightness, contrast, saturation 0.8s, hue 0.2s) with probability ``jitter_p``,
     grayscale with ``gray_p``, Gaussian blur (sigma 0.1-2, kernel ~10% of size) with ``blur_p``.
     The paper uses s = 1 and blur 0.5 on ImageNet; CIFAR recipes use s = 0.5 and no blur.
+    ``rotate_degrees`` adds a random turn in ``[-d, d]`` after the crop (0: none, as the paper).
     """
     colour = simclr_colour(color_strength)
     spec = crop_view(size, (scale_min, 1.0), colour, flip_p, jitter_p, gray_p, blur_p)
+    spec = dataclasses.replace(spec, rotate_degrees=float(rotate_degrees))
     return ImageViews([spec, spec], mean=mean, std=std)
 
 

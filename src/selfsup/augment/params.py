@@ -35,6 +35,7 @@ class ViewParams:
     rounded), so crop scale and aspect ratio land exactly in the configured ranges.
     Colour factors are identities (1, 1, 1, 0) where ``jitter`` is False; ``order`` is the
     permutation of ``JITTER_OPS`` used for the whole batch; ``blur_sigma`` is 0 where no blur.
+    ``angle`` is the rotation in degrees, None when the spec does not rotate.
     """
 
     box: torch.Tensor
@@ -48,6 +49,7 @@ class ViewParams:
     gray: torch.Tensor
     blur_sigma: torch.Tensor
     solarize: torch.Tensor
+    angle: torch.Tensor | None = None
 
     @classmethod
     def identity(
@@ -95,6 +97,10 @@ def sample_view_params(
     blur = u[:, _BLUR] < spec.blur_p
     lo, hi = spec.blur_sigma
     sigma = torch.where(blur, lo + (hi - lo) * u[:, _SIGMA], 0.0)
+    angle = None
+    if spec.rotate_degrees > 0:  # its own draw, so specs without rotation keep their streams
+        turn = torch.rand(batch, device=device, generator=generator)
+        angle = (2 * turn - 1) * spec.rotate_degrees
     return ViewParams(
         box=box,
         flip=u[:, _FLIP] < spec.flip_p,
@@ -107,6 +113,7 @@ def sample_view_params(
         gray=u[:, _GRAY] < spec.gray_p,
         blur_sigma=sigma,
         solarize=u[:, _SOLAR] < spec.solarize_p,
+        angle=angle,
     )
 
 

@@ -13,7 +13,8 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class ViewSpec:
-    """One view: random resized crop -> flip -> colour jitter -> grayscale -> blur -> solarize.
+    """One view: random resized crop -> flip -> rotation -> colour jitter -> grayscale -> blur
+    -> solarize.
 
     Strengths follow torchvision's ``ColorJitter``: brightness/contrast/saturation factors are
     drawn from ``[max(0, 1 - s), 1 + s]`` and the hue shift from ``[-hue, hue]`` (fractions of a
@@ -22,6 +23,9 @@ class ViewSpec:
     ``antialias`` low-pass filters crops that are shrunk (as torchvision's default does); it
     costs nothing when crops are only enlarged, as at CIFAR scale. ``hue_space`` "yiq" is a
     fast chroma rotation, "hsv" the exact HSV hue of torchvision (see ``selfsup.augment.hue``).
+    ``rotate_degrees`` > 0 turns each view by an angle uniform in ``[-d, d]`` degrees about its
+    centre (bilinear, corners filled black as torchvision's ``RandomRotation``): for data with
+    no canonical upright pose or with hand-drawn strokes (digits, cells, aerial images).
     """
 
     size: int
@@ -41,6 +45,7 @@ class ViewSpec:
     solarize_threshold: float = 0.5
     antialias: bool = True
     hue_space: Literal["yiq", "hsv"] = "yiq"
+    rotate_degrees: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.size, int) or self.size < 1:
@@ -64,6 +69,10 @@ class ViewSpec:
         if not 0 < slo <= shi:
             raise ValueError(
                 f"ViewSpec.blur_sigma must satisfy 0 < min <= max, got {self.blur_sigma}"
+            )
+        if not 0 <= self.rotate_degrees <= 180:
+            raise ValueError(
+                f"ViewSpec.rotate_degrees must be in [0, 180], got {self.rotate_degrees}"
             )
         if self.hue_space not in ("yiq", "hsv"):
             raise ValueError(f"ViewSpec.hue_space must be 'yiq' or 'hsv', got {self.hue_space!r}")

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from selfsup.augment.color import color_jitter, random_grayscale, random_solarize
-from selfsup.augment.geometry import crop_resize, gaussian_blur
+from selfsup.augment.geometry import crop_resize, gaussian_blur, rotate
 from selfsup.augment.params import ViewParams, sample_view_params
 from selfsup.augment.spec import ViewSpec
 
@@ -26,9 +26,10 @@ class ImageViews(nn.Module):
     """Make one augmented view per ``ViewSpec`` of a uint8 image batch, whole batch at once.
 
     Per view: random resized crop + horizontal flip (one separable resampling that also maps
-    uint8 to [0, 1]), colour jitter with a random op order per batch, random grayscale,
-    Gaussian blur, solarize, then normalisation. ``sample_params`` + ``render`` expose the
-    two halves of ``forward`` so the drawn parameters can be inspected or replayed.
+    uint8 to [0, 1]), rotation where the spec asks for it, colour jitter with a random op order
+    per batch, random grayscale, Gaussian blur, solarize, then normalisation.
+    ``sample_params`` + ``render`` expose the two halves of ``forward`` so the drawn
+    parameters can be inspected or replayed.
     """
 
     def __init__(
@@ -107,6 +108,8 @@ class ImageViews(nn.Module):
     def _render_one(self, source: torch.Tensor, spec: ViewSpec, p: ViewParams) -> torch.Tensor:
         v = crop_resize(source, p.box, spec.size, p.flip, spec.antialias, gain=1.0 / 255.0)
         # Skips below depend on the spec only, never on drawn values (no device sync).
+        if p.angle is not None:
+            v = rotate(v, p.angle)
         if spec.jitter_p > 0:
             v = color_jitter(
                 v,
