@@ -41,6 +41,20 @@ def _evaluate(encode: Any, train: Any, test: Any, k: int, t: float) -> dict[str,
     return {**knn_protocol(splits, k=k, temperature=t), **linear_protocol(splits)}
 
 
+def starting_network(cfg: Any, train: Any) -> Any:
+    """The network pretraining starts from: same seed, and a whitened stem where it asks for one."""
+    import lightning as L
+
+    from selfsup.engine.build import build_method
+    from selfsup.engine.stem_init import whiten_stem
+
+    L.seed_everything(cfg.train.seed, verbose=False)
+    method = build_method(cfg)
+    if cfg.train.whiten_stem_images:
+        whiten_stem(method, train, cfg.train.whiten_stem_images, cfg.train.seed)
+    return method.eval()
+
+
 def run_quickstart(
     output_dir: str = "runs",
     epochs: int | None = None,
@@ -48,9 +62,7 @@ def run_quickstart(
     show: bool = True,
 ) -> dict[str, Any]:
     """Pretrain, evaluate the three rows, print the table, and save it as JSON in the run dir."""
-    import lightning as L
-
-    from selfsup.engine.build import build_method, build_split
+    from selfsup.engine.build import build_split
     from selfsup.engine.run import pretrain
     from selfsup.eval.protocols import raw_pixels
 
@@ -58,8 +70,7 @@ def run_quickstart(
     train, test = build_split(cfg, "train"), build_split(cfg, "val")
     k, t = cfg.eval.knn_k, cfg.eval.knn_temperature
 
-    L.seed_everything(cfg.train.seed, verbose=False)
-    random_init = build_method(cfg).eval()  # same seed, so the same weights pretraining starts from
+    random_init = starting_network(cfg, train)
     rows: dict[str, dict[str, float]] = {
         "raw pixels": _evaluate(raw_pixels, train, test, k, t),
         "random init": _evaluate(random_init.embed, train, test, k, t),
