@@ -14,7 +14,7 @@ from selfsup.cli.quickstart import run_quickstart
 @pytest.mark.slow
 def test_short_quickstart_and_cli_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     summary = run_quickstart(
-        output_dir=str(tmp_path), epochs=4, show=False, overrides=["train.progress=false"]
+        output_dir=str(tmp_path), epochs=6, show=False, overrides=["train.progress=false"]
     )
     rows = summary["rows"]
     assert set(rows) == {"raw pixels", "random init", "pretrained"}
