@@ -46,12 +46,11 @@ def starting_network(cfg: Any, train: Any) -> Any:
     import lightning as L
 
     from selfsup.engine.build import build_method
-    from selfsup.engine.stem_init import whiten_stem
+    from selfsup.engine.stem_init import init_stem
 
     L.seed_everything(cfg.train.seed, verbose=False)
     method = build_method(cfg)
-    if cfg.train.whiten_stem_images:
-        whiten_stem(method, train, cfg.train.whiten_stem_images, cfg.train.seed)
+    init_stem(method, cfg, train)
     return method.eval()
 
 

@@ -45,7 +45,7 @@ from selfsup.engine.run_length import closing, finished, length, total_steps_of,
 from selfsup.engine.run_progress import RunProgress
 from selfsup.engine.runinfo import update_run_json, write_run_json
 from selfsup.engine.self_paced import IndexedDataset, SelfPaced, check_self_paced
-from selfsup.engine.stem_init import whiten_stem
+from selfsup.engine.stem_init import init_stem
 from selfsup.engine.strategy import build_strategy, timeout_error
 from selfsup.engine.subset import labeled_subset
 from selfsup.engine.validation import build_validation
@@ -122,8 +122,8 @@ def _pretrain(
     method.check_train_data(train_set)  # e.g. HuBERT's frame labels against its encoder
     if cfg.self_paced.enabled and not isinstance(train_set, IterableDataset):
         train_set = IndexedDataset(train_set)  # shards carry their samples' index themselves
-    if cfg.train.whiten_stem_images and ckpt_path is None:  # a resume restores the trained stem
-        whiten_stem(method, train_set, cfg.train.whiten_stem_images, cfg.train.seed)
+    if ckpt_path is None:  # a resume restores the trained stem
+        init_stem(method, cfg, train_set)
     run_dir.mkdir(parents=True, exist_ok=True)
     if ckpt_path is None:  # a resume rewrites its records only once training restarted
         save_config(cfg, run_dir / "config.yaml")

@@ -7,11 +7,19 @@ from typing import Any
 
 import torch
 
+from selfsup.config.schema import RunConfig
 from selfsup.methods.base import Method
 from selfsup.nn.whitening import whiten_conv_
 from selfsup.registry import ConfigError
 
 logger = logging.getLogger(__name__)
+
+
+def init_stem(method: Method, cfg: RunConfig, dataset: Any) -> None:
+    """The run's data-dependent stem initialisation, where its config asks for one
+    (``train.whiten_stem_images``): what a fresh run does to its network before step 1."""
+    if cfg.train.whiten_stem_images:
+        whiten_stem(method, dataset, cfg.train.whiten_stem_images, cfg.train.seed)
 
 
 def whiten_stem(method: Method, dataset: Any, images: int, seed: int) -> int:
